@@ -1,0 +1,1 @@
+"""Application configuration: the validated model and the file loader."""

@@ -1,0 +1,32 @@
+"""The project's own error hierarchy.
+
+Third-party errors are translated into these at the edge, so callers only ever handle
+ours. Every message says what was expected, what was found, and what to do.
+"""
+
+
+class MarketMakerError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class InvalidDecimalError(MarketMakerError, ValueError):
+    """A string that should hold an exact decimal number does not."""
+
+
+class InstrumentError(MarketMakerError, ValueError):
+    """Instrument rules are missing or inconsistent (tick size, step size, minimums)."""
+
+
+class ClientOrderIdError(MarketMakerError, ValueError):
+    """A client order id cannot be built within the exchange's limits, or cannot be decoded."""
+
+
+class IllegalTransitionError(MarketMakerError):
+    """A slot received an event its current status does not accept."""
+
+
+class StateIntegrityError(MarketMakerError):
+    """A persisted state snapshot failed verification (checksum mismatch or bad content).
+
+    This is never turned into "no state": starting fresh would orphan live orders.
+    """

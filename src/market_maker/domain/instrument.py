@@ -1,0 +1,82 @@
+"""Instrument trading rules and the only place prices and quantities are quantised.
+
+Rounding never crosses the book: a buy price rounds down to the tick, a sell price rounds
+up, and quantities always round down to the step.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from market_maker.domain.decimals import ZERO
+from market_maker.domain.enums import Side
+from market_maker.domain.errors import InstrumentError
+
+
+def floor_to(value: Decimal, increment: Decimal) -> Decimal:
+    """Largest multiple of ``increment`` that is ``<= value`` (exact for any sign)."""
+    remainder = value % increment  # Decimal remainder takes the sign of the dividend
+    floored = value - remainder
+    if remainder < 0:
+        floored -= increment
+    return floored
+
+
+def ceil_to(value: Decimal, increment: Decimal) -> Decimal:
+    """Smallest multiple of ``increment`` that is ``>= value`` (exact for any sign)."""
+    floored = floor_to(value, increment)
+    return floored if floored == value else floored + increment
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Trading rules of one market.
+
+    Attributes:
+        symbol: Unified symbol, e.g. ``BTC/USDT``.
+        tick_size: Price increment in quote currency.
+        step_size: Quantity increment in base currency.
+        min_qty: Smallest order quantity in base currency.
+        min_notional: Smallest order value (price x quantity) in quote currency.
+    """
+
+    symbol: str
+    tick_size: Decimal
+    step_size: Decimal
+    min_qty: Decimal = ZERO
+    min_notional: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        for name in ("tick_size", "step_size"):
+            value: Decimal = getattr(self, name)
+            if not value.is_finite() or value <= 0:
+                raise InstrumentError(
+                    f"{self.symbol}: {name} must be a positive number, found {value}; "
+                    "take it from the exchange's market rules (e.g. PRICE_FILTER / LOT_SIZE)"
+                )
+        for name in ("min_qty", "min_notional"):
+            value = getattr(self, name)
+            if not value.is_finite() or value < 0:
+                raise InstrumentError(
+                    f"{self.symbol}: {name} must be zero or positive, found {value}"
+                )
+
+    def round_price(self, side: Side, raw: Decimal) -> Decimal:
+        """Snap a limit price to the tick: buys down, sells up, so rounding never crosses."""
+        if side is Side.BUY:
+            return floor_to(raw, self.tick_size)
+        return ceil_to(raw, self.tick_size)
+
+    def round_price_nearest(self, raw: Decimal) -> Decimal:
+        """Snap a price to the nearest tick (ties to the lower tick); for grid level keys."""
+        down = floor_to(raw, self.tick_size)
+        return down if raw - down <= self.tick_size / 2 else down + self.tick_size
+
+    def round_qty(self, raw: Decimal) -> Decimal:
+        """Snap a quantity down to the step size (never above ``raw``)."""
+        if raw <= 0:
+            return ZERO
+        return floor_to(raw, self.step_size)
+
+    def is_tradeable(self, price: Decimal, qty: Decimal) -> bool:
+        """True when an order of ``qty`` at ``price`` meets ``min_qty`` and ``min_notional``."""
+        return qty > 0 and qty >= self.min_qty and price * qty >= self.min_notional

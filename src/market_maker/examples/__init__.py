@@ -1,0 +1,1 @@
+"""Configuration files shipped with the package (the defaults of the quick start)."""

@@ -1,0 +1,1 @@
+"""Pure, incremental market indicators."""

@@ -1,0 +1,1 @@
+"""Grid slots: the state machine, fill accounting, the slot book and client order ids."""

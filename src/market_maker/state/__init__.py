@@ -1,0 +1,1 @@
+"""The persisted bot state: its Python model, protobuf conversion and checksummed snapshots."""

@@ -1,0 +1,41 @@
+"""The complete state of one bot on one symbol (mirror of the ``State`` protobuf message)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from market_maker.domain.enums import RiskState
+from market_maker.indicators.atr import AtrSnapshot
+from market_maker.slots.book import SlotBook
+
+
+@dataclass(slots=True)
+class GridState:
+    """Everything needed to resume a bot exactly where it stopped.
+
+    Attributes:
+        bot_id: Identifies the bot; prefix of its client order ids.
+        symbol: Unified symbol traded.
+        book: Slots, orders and PnL totals.
+        anchor_price: Origin of the grid lattice (set at the first price, then fixed).
+        last_price: Last market price seen.
+        last_update_ms: Event time of the last market or order event applied.
+        version: Monotonic; incremented by every persisted change.
+        risk_state: Risk state the strategy last decided with.
+        center_price: Grid center of the last decision.
+        interval: Effective interval of the last decision (config unit).
+        baseline_atr: ATR at which the interval equals the base interval, once known.
+        atr: Incremental ATR state.
+    """
+
+    bot_id: str
+    symbol: str
+    book: SlotBook
+    anchor_price: Decimal | None = None
+    last_price: Decimal | None = None
+    last_update_ms: int = 0
+    version: int = 0
+    risk_state: RiskState = RiskState.NORMAL
+    center_price: Decimal | None = None
+    interval: Decimal | None = None
+    baseline_atr: Decimal | None = None
+    atr: AtrSnapshot | None = None

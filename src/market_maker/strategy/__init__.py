@@ -1,0 +1,1 @@
+"""The grid strategy as pure functions: interval, lattice, target state and diff."""

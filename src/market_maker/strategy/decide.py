@@ -1,0 +1,76 @@
+"""One decision: price in, target state and actions out. The same code in backtest and live."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from market_maker.domain.enums import RiskState
+from market_maker.domain.instrument import Instrument
+from market_maker.domain.orders import OrderAction
+from market_maker.slots.book import SlotBook
+from market_maker.strategy.config import GridConfig
+from market_maker.strategy.diff import diff_target
+from market_maker.strategy.interval import effective_interval
+from market_maker.strategy.lattice import Lattice
+from market_maker.strategy.target import TargetState, compute_target
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one decision.
+
+    Attributes:
+        anchor: Lattice anchor (the first price snapped to the tick, then fixed).
+        target: The target state.
+        actions: Cancels, then places, to execute in order.
+        center_moved: The grid center differs from the previous decision's; slots waiting
+            out post-only rejects may try again.
+    """
+
+    anchor: Decimal
+    target: TargetState
+    actions: tuple[OrderAction, ...]
+    center_moved: bool
+
+
+def decide(
+    *,
+    price: Decimal,
+    book: SlotBook,
+    config: GridConfig,
+    instrument: Instrument,
+    risk: RiskState = RiskState.NORMAL,
+    anchor: Decimal | None = None,
+    previous_center: Decimal | None = None,
+    atr: Decimal | None = None,
+    baseline_atr: Decimal | None = None,
+) -> Decision:
+    """Decide the target state at ``price`` and the actions that reach it from ``book``.
+
+    Reads the book, never changes it: the engine records the intents of the returned
+    actions (write-ahead) before executing them.
+    """
+    if anchor is None:
+        anchor = instrument.round_price_nearest(price)
+    interval = effective_interval(config, atr, baseline_atr)
+    target = compute_target(
+        price=price,
+        interval=interval,
+        anchor=anchor,
+        slots=book.slots,
+        inventory=book.inventory,
+        config=config,
+        instrument=instrument,
+        risk=risk,
+        atr=atr,
+    )
+    tolerance = config.requote_tolerance * Lattice(anchor, interval, config.spacing).step(price)
+    actions = diff_target(
+        target,
+        book.slots,
+        bot_id=book.bot_id,
+        symbol=book.symbol,
+        next_generation=book.order_seq + 1,
+        tolerance=tolerance,
+    )
+    center_moved = previous_center is not None and previous_center != target.center
+    return Decision(anchor, target, tuple(actions), center_moved)

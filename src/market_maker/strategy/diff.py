@@ -1,0 +1,130 @@
+"""Turn the difference between the target state and the slots into PLACE / CANCEL actions.
+
+Declarative: whatever the slots hold (partial fills, drifted orders, leftovers from before a
+restart), the diff moves them towards the target, and an order already close enough to its
+target stays put (``requote_tolerance``) to keep queue position and spare rate limits.
+
+One order per slot at a time: a slot whose order must be replaced is cancelled now and
+filled again by a later decision, once the cancel is confirmed.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from market_maker.domain.enums import OrderRole, OrderType, Side, SlotStatus, TimeInForce
+from market_maker.domain.orders import (
+    ActionKind,
+    CancelOrderRequest,
+    OrderAction,
+    PlaceOrderRequest,
+)
+from market_maker.slots.client_ids import make_client_order_id
+from market_maker.slots.model import OrderRecord, Slot
+from market_maker.strategy.target import TargetOrder, TargetState
+
+
+def _matches(order: OrderRecord, target: TargetOrder, tolerance: Decimal) -> bool:
+    if order.side is not target.side or order.role is not target.role:
+        return False
+    if abs(order.price - target.price) > tolerance:
+        return False
+    # A closing order must cover exactly the position it closes.
+    return target.role is OrderRole.OPEN or order.remaining_qty == target.qty
+
+
+def _match_openings(
+    targets: list[TargetOrder], orders: list[OrderRecord], tolerance: Decimal
+) -> tuple[list[TargetOrder], list[OrderRecord]]:
+    """Pair opening targets with resting opening orders; return the unmatched of each."""
+    free_orders = {o.client_order_id: o for o in orders}
+    unmatched: list[TargetOrder] = []
+    by_level = {o.level: o for o in orders}
+    pending_targets: list[TargetOrder] = []
+    for target in targets:  # exact level first: the common case with a static interval
+        order = by_level.get(target.level)
+        if order is not None and order.client_order_id in free_orders and _matches(
+            order, target, tolerance
+        ):
+            del free_orders[order.client_order_id]
+        else:
+            pending_targets.append(target)
+    for target in pending_targets:  # then the nearest resting order within tolerance
+        best: OrderRecord | None = None
+        for order in free_orders.values():
+            if _matches(order, target, tolerance) and (
+                best is None or abs(order.price - target.price) < abs(best.price - target.price)
+            ):
+                best = order
+        if best is None:
+            unmatched.append(target)
+        else:
+            del free_orders[best.client_order_id]
+    return unmatched, list(free_orders.values())
+
+
+def diff_target(
+    target: TargetState,
+    slots: Mapping[Decimal, Slot],
+    *,
+    bot_id: str,
+    symbol: str,
+    next_generation: int,
+    tolerance: Decimal,
+) -> list[OrderAction]:
+    """Actions that move ``slots`` towards ``target``: cancels first, then places.
+
+    Args:
+        target: The strategy's target state.
+        slots: Current slots by level.
+        bot_id: For client order ids.
+        symbol: For requests and client order ids.
+        next_generation: Generation of the first order placed (the book's ``order_seq + 1``);
+            each further place takes the next number.
+        tolerance: Absolute price distance within which a resting order counts as on target.
+    """
+    closes = {t.level: t for t in target.orders if t.role is OrderRole.CLOSE}
+    open_targets = {side: [t for t in target.orders if t.role is OrderRole.OPEN and t.side is side]
+                    for side in Side}
+    open_orders: dict[Side, list[OrderRecord]] = {Side.BUY: [], Side.SELL: []}
+    satisfied: set[Decimal] = set()
+    stale: list[OrderRecord] = []
+
+    for level in sorted(slots):
+        order = slots[level].active_order
+        if order is None:
+            continue
+        if order.role is OrderRole.CLOSE:
+            close = closes.get(level)
+            if close is not None and _matches(order, close, tolerance):
+                satisfied.add(level)
+            else:
+                stale.append(order)
+        else:
+            open_orders[order.side].append(order)
+
+    to_place = [t for level, t in closes.items() if level not in satisfied]
+    for side in Side:
+        unmatched, leftover = _match_openings(open_targets[side], open_orders[side], tolerance)
+        to_place += unmatched
+        stale += leftover
+
+    actions: list[OrderAction] = []
+    for order in sorted(stale, key=lambda o: (o.level, o.client_order_id)):
+        slot = slots[order.level]
+        if slot.status is SlotStatus.LOCKED and not order.cancel_requested:
+            request = CancelOrderRequest(symbol, order.client_order_id, order.order_id)
+            actions.append(OrderAction(ActionKind.CANCEL, order.level, cancel=request))
+
+    generation = next_generation
+    for t in sorted(to_place, key=lambda t: (abs(t.price - target.price), t.price, t.side.value)):
+        slot = slots.get(t.level)
+        if slot is not None and slot.status is not SlotStatus.FREE:
+            continue  # the slot's current order must finish (or be cancelled) first
+        cid = make_client_order_id(bot_id, symbol, t.level, t.side, generation)
+        request = PlaceOrderRequest(
+            symbol, t.side, OrderType.LIMIT, TimeInForce.GTC, t.price, t.qty,
+            t.post_only, t.reduce_only, cid,
+        )
+        actions.append(OrderAction(ActionKind.PLACE, t.level, place=request))
+        generation += 1
+    return actions
