@@ -7,16 +7,26 @@ share removed is subtracted from the cost basis exactly as it is added to realis
     cash flow of all fills == realized_pnl - cost_basis        (exactly, to the last digit)
     equity change == realized_pnl + unrealized_pnl - fees      (unrealized = qty * mark - cost)
 
-however the proportional share was rounded. A fill larger than the position closes it and
-opens the remainder the other way.
+however the proportional share was rounded. Proportional shares are quantised to
+``SHARE_QUANTUM`` so that every later addition and subtraction is exact under the default
+28-digit decimal context (for amounts below 10^16 in quote currency). A fill larger than
+the position closes it and opens the remainder the other way.
 """
 
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import Side
 from market_maker.slots.model import Slot
+
+SHARE_QUANTUM = Decimal("1e-12")
+"""Resolution of proportional cost and value shares, in quote currency."""
+
+
+def _share(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    """``amount * part / whole`` on the ``SHARE_QUANTUM`` grid (half-even)."""
+    return (amount * part / whole).quantize(SHARE_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def book_fill(
@@ -34,8 +44,8 @@ def book_fill(
     if pos and (pos > 0) != (sign > 0) and qty:
         held = abs(pos)
         close_qty = min(qty, held)
-        close_quote = quote if close_qty == qty else quote * close_qty / qty
-        cost_removed = cost if close_qty == held else cost * close_qty / held
+        close_quote = quote if close_qty == qty else _share(quote, close_qty, qty)
+        cost_removed = cost if close_qty == held else _share(cost, close_qty, held)
         realized = -sign * close_quote - cost_removed
         pos += sign * close_qty
         cost -= cost_removed
