@@ -55,15 +55,20 @@ class BookVsExchange(RuleBasedStateMachine):
             self.signed_fills += fill.side.sign * fill.qty
         self.delivered.append(update)
 
-    @rule(level=st.sampled_from(LEVELS), side=st.sampled_from(list(Side)),
-          qty=st.sampled_from(["0.5", "1", "2"]), fate=st.sampled_from(["ok", "lost", "no-ack"]))
+    @rule(
+        level=st.sampled_from(LEVELS),
+        side=st.sampled_from(list(Side)),
+        qty=st.sampled_from(["0.5", "1", "2"]),
+        fate=st.sampled_from(["ok", "lost", "no-ack"]),
+    )
     def place(self, level: Decimal, side: Side, qty: str, fate: str) -> None:
         slot = self.book.get(level)
         if slot is not None and slot.status is not SlotStatus.FREE:
             return
         cid = make_client_order_id("p1", SYMBOL, level, side, self.book.order_seq + 1)
-        request = PlaceOrderRequest(SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, level,
-                                    Decimal(qty), False, False, cid)
+        request = PlaceOrderRequest(
+            SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, level, Decimal(qty), False, False, cid
+        )
         self.book.record_intent(OrderAction(ActionKind.PLACE, level, place=request))
         if fate == "lost":  # crashed before the call: the exchange never saw it
             return
@@ -119,8 +124,18 @@ class BookVsExchange(RuleBasedStateMachine):
 
     def _snapshot(self, cid: str) -> OrderUpdate:
         o = self.ledger.orders[cid]
-        return OrderUpdate(SYMBOL, o.order_id, cid, o.request.side, o.status, o.request.price,
-                           o.request.qty, o.filled, o.quote, o.fee)
+        return OrderUpdate(
+            SYMBOL,
+            o.order_id,
+            cid,
+            o.request.side,
+            o.status,
+            o.request.price,
+            o.request.qty,
+            o.filled,
+            o.quote,
+            o.fee,
+        )
 
     @invariant()
     def slot_status_agrees_with_its_order(self) -> None:
@@ -144,7 +159,8 @@ class BookVsExchange(RuleBasedStateMachine):
         assert book.inventory == sum((s.position_qty for s in book), ZERO) == self.signed_fills
         assert book.realized_pnl == sum((s.realized_pnl for s in book), ZERO)
         assert self.cash + book.fees_paid == book.realized_pnl - sum(
-            (s.cost_basis for s in book), ZERO)
+            (s.cost_basis for s in book), ZERO
+        )
 
     def teardown(self) -> None:
         if not hasattr(self, "book"):
@@ -159,9 +175,14 @@ class BookVsExchange(RuleBasedStateMachine):
         for cid, o in self.ledger.orders.items():
             record = self.book.find_order(cid)
             assert record is not None
-            assert (record.filled_qty, record.filled_quote, record.fee) == (o.filled, o.quote, o.fee)
+            assert (record.filled_qty, record.filled_quote, record.fee) == (
+                o.filled,
+                o.quote,
+                o.fee,
+            )
         exchange_position = sum(
-            (o.request.side.sign * o.filled for o in self.ledger.orders.values()), ZERO)
+            (o.request.side.sign * o.filled for o in self.ledger.orders.values()), ZERO
+        )
         assert self.book.inventory == exchange_position
         assert self.book.fees_paid == sum((o.fee for o in self.ledger.orders.values()), ZERO)
         assert not self.book.pending()
@@ -181,8 +202,17 @@ def test_any_permutation_of_duplicated_updates_gives_the_same_book(seed: int, n:
         level = Decimal(100 + i)
         side = rng.choice(list(Side))
         cid = make_client_order_id("p1", SYMBOL, level, side, i + 1)
-        request = PlaceOrderRequest(SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, level,
-                                    Decimal(rng.choice([1, 2, 3])), False, False, cid)
+        request = PlaceOrderRequest(
+            SYMBOL,
+            side,
+            OrderType.LIMIT,
+            TimeInForce.GTC,
+            level,
+            Decimal(rng.choice([1, 2, 3])),
+            False,
+            False,
+            cid,
+        )
         actions.append(OrderAction(ActionKind.PLACE, level, place=request))
         ledger.place(request)
     for _ in range(rng.randint(0, 12)):
@@ -207,4 +237,7 @@ def test_any_permutation_of_duplicated_updates_gives_the_same_book(seed: int, n:
         book_b.apply_update(update)
     assert book_a.slots == book_b.slots
     assert (book_a.inventory, book_a.realized_pnl, book_a.fees_paid) == (
-        book_b.inventory, book_b.realized_pnl, book_b.fees_paid)
+        book_b.inventory,
+        book_b.realized_pnl,
+        book_b.fees_paid,
+    )

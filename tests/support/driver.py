@@ -7,7 +7,9 @@ from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import BookedFill, SlotBook, UpdateResult
 
 
-def execute(book: SlotBook, ledger: OrderLedger, actions: Sequence[OrderAction]) -> list[UpdateResult]:
+def execute(
+    book: SlotBook, ledger: OrderLedger, actions: Sequence[OrderAction]
+) -> list[UpdateResult]:
     """Write-ahead intent, exchange call, apply the report: for every action in order."""
     results = []
     for action in actions:

@@ -32,8 +32,12 @@ def test_incremental_simple_atr_equals_recomputation(candles, window) -> None:  
     assert atr.value == naive_atr(candles, window)
 
 
-@given(st.lists(candle, min_size=1, max_size=30), st.integers(min_value=1, max_value=8),
-       st.sampled_from(list(AtrMethod)), st.data())
+@given(
+    st.lists(candle, min_size=1, max_size=30),
+    st.integers(min_value=1, max_value=8),
+    st.sampled_from(list(AtrMethod)),
+    st.data(),
+)
 def test_snapshot_restore_continues_exactly(candles, window, method, data) -> None:  # type: ignore[no-untyped-def]
     cut = data.draw(st.integers(min_value=0, max_value=len(candles)))
     whole = Atr(window, method)

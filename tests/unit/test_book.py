@@ -25,12 +25,26 @@ SYMBOL = "BTC/USDT"
 L = Decimal(100)
 
 
-def place(book: SlotBook, level: Decimal = L, side: Side = Side.BUY, qty: str = "1",
-          price: Decimal | None = None, post_only: bool = True) -> OrderAction:
+def place(
+    book: SlotBook,
+    level: Decimal = L,
+    side: Side = Side.BUY,
+    qty: str = "1",
+    price: Decimal | None = None,
+    post_only: bool = True,
+) -> OrderAction:
     cid = make_client_order_id(book.bot_id, SYMBOL, level, side, book.order_seq + 1)
-    req = PlaceOrderRequest(SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC,
-                            price if price is not None else level, Decimal(qty), post_only,
-                            False, cid)
+    req = PlaceOrderRequest(
+        SYMBOL,
+        side,
+        OrderType.LIMIT,
+        TimeInForce.GTC,
+        price if price is not None else level,
+        Decimal(qty),
+        post_only,
+        False,
+        cid,
+    )
     action = OrderAction(ActionKind.PLACE, level, place=req)
     book.record_intent(action)
     return action
@@ -200,8 +214,9 @@ def test_late_fill_of_a_retired_order_lands_on_its_slot(
     fill = ledger.fill(first.client_order_id, Decimal("0.5"))
     cancel = ledger.cancel(first.client_order_id)
     assert cancel is not None
-    book.apply_update(replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0),
-                              cum_fee=Decimal(0)))
+    book.apply_update(
+        replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0), cum_fee=Decimal(0))
+    )
     second = place(book)  # the slot moves on, the first order retires
     assert second.place
     book.apply_update(ledger.place(second.place))
@@ -228,8 +243,9 @@ def test_prune_drops_free_empty_slots_and_late_updates_recreate_them(
     fill = ledger.fill(action.client_order_id, Decimal("0.1"))
     cancel = ledger.cancel(action.client_order_id)
     assert cancel is not None
-    book.apply_update(replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0),
-                              cum_fee=Decimal(0)))
+    book.apply_update(
+        replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0), cum_fee=Decimal(0))
+    )
     other = place(book, level=Decimal(90))
     assert book.prune(keep=[]) == 1 and L not in book.slots and Decimal(90) in book.slots
     book.apply_update(fill)

@@ -18,7 +18,9 @@ def test_every_listed_transition_is_taken(status: SlotStatus, event: SlotEvent) 
 def test_every_unlisted_pair_raises_and_says_what_is_allowed(
     status: SlotStatus, event: SlotEvent
 ) -> None:
-    with pytest.raises(IllegalTransitionError, match=f"{status.value} cannot take event {event.value}"):
+    with pytest.raises(
+        IllegalTransitionError, match=f"{status.value} cannot take event {event.value}"
+    ):
         transition(status, event)
 
 

@@ -63,12 +63,17 @@ def run_demo(config: AppConfig, steps: int, console: Console) -> None:
                 placed += 1
             else:
                 book.record_cancel_sent(action.slot_level)
-                update = ledger.cancel(action.client_order_id)
-                if update is not None:
-                    book.apply_update(update)
+                cancelled_report = ledger.cancel(action.client_order_id)
+                if cancelled_report is not None:
+                    book.apply_update(cancelled_report)
                 cancelled += 1
         steps_table.add_row(
-            str(step), str(price), str(center), str(fills), str(placed), str(cancelled),
+            str(step),
+            str(price),
+            str(center),
+            str(fills),
+            str(placed),
+            str(cancelled),
             str(book.inventory),
         )
     console.print(steps_table)
@@ -98,4 +103,3 @@ def _slots_table(book: SlotBook) -> Table:
             "" if order is None else str(order.qty),
         )
     return table
-

@@ -120,7 +120,9 @@ class OrderLedger:
         order.quote += quote
         order.fee += fee
         order.status = (
-            OrderStatus.FILLED if order.filled == order.request.qty else OrderStatus.PARTIALLY_FILLED
+            OrderStatus.FILLED
+            if order.filled == order.request.qty
+            else OrderStatus.PARTIALLY_FILLED
         )
         return self._report(order, qty, fee)
 

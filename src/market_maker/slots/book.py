@@ -255,8 +255,16 @@ class SlotBook:
             )
             fills = (
                 BookedFill(
-                    update.ts_ms, record.level, cid, record.side, dqty, dquote, dfee,
-                    realized, update.liquidity, update.trade_id,
+                    update.ts_ms,
+                    record.level,
+                    cid,
+                    record.side,
+                    dqty,
+                    dquote,
+                    dfee,
+                    realized,
+                    update.liquidity,
+                    update.trade_id,
                 ),
             )
         was_active = record.is_active
@@ -300,7 +308,8 @@ class SlotBook:
         """
         keep_set = set(keep)
         drop = [
-            s for s in self.slots.values()
+            s
+            for s in self.slots.values()
             if s.status is SlotStatus.FREE and not s.position_qty and s.level not in keep_set
         ]
         for slot in drop:

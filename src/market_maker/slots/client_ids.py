@@ -98,7 +98,8 @@ def encode_level(level: Decimal) -> str:
     if not level.is_finite() or level <= 0:
         raise ClientOrderIdError(f"a slot level must be a positive price, found {level}")
     sign, digits, exponent = level.normalize().as_tuple()
-    assert isinstance(exponent, int) and sign == 0
+    assert isinstance(exponent, int)
+    assert sign == 0
     if not _EXP_MIN <= exponent <= _EXP_MAX:
         raise ClientOrderIdError(f"level {level} is out of the encodable range")
     mantissa = int("".join(map(str, digits)))

@@ -28,9 +28,7 @@ class GridConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
-    mode: GridMode = Field(
-        GridMode.LONG, description="Grid direction: long, short or neutral."
-    )
+    mode: GridMode = Field(GridMode.LONG, description="Grid direction: long, short or neutral.")
     spacing: Spacing = Field(
         Spacing.ARITHMETIC,
         description="arithmetic: levels a fixed price apart; geometric: a fixed ratio apart.",

@@ -42,8 +42,10 @@ def _match_openings(
     pending_targets: list[TargetOrder] = []
     for target in targets:  # exact level first: the common case with a static interval
         order = by_level.get(target.level)
-        if order is not None and order.client_order_id in free_orders and _matches(
-            order, target, tolerance
+        if (
+            order is not None
+            and order.client_order_id in free_orders
+            and _matches(order, target, tolerance)
         ):
             del free_orders[order.client_order_id]
         else:
@@ -83,8 +85,10 @@ def diff_target(
         tolerance: Absolute price distance within which a resting order counts as on target.
     """
     closes = {t.level: t for t in target.orders if t.role is OrderRole.CLOSE}
-    open_targets = {side: [t for t in target.orders if t.role is OrderRole.OPEN and t.side is side]
-                    for side in Side}
+    open_targets = {
+        side: [t for t in target.orders if t.role is OrderRole.OPEN and t.side is side]
+        for side in Side
+    }
     open_orders: dict[Side, list[OrderRecord]] = {Side.BUY: [], Side.SELL: []}
     satisfied: set[Decimal] = set()
     stale: list[OrderRecord] = []
@@ -110,21 +114,27 @@ def diff_target(
 
     actions: list[OrderAction] = []
     for order in sorted(stale, key=lambda o: (o.level, o.client_order_id)):
-        slot = slots[order.level]
-        if slot.status is SlotStatus.LOCKED and not order.cancel_requested:
-            request = CancelOrderRequest(symbol, order.client_order_id, order.order_id)
-            actions.append(OrderAction(ActionKind.CANCEL, order.level, cancel=request))
+        if slots[order.level].status is SlotStatus.LOCKED and not order.cancel_requested:
+            cancel = CancelOrderRequest(symbol, order.client_order_id, order.order_id)
+            actions.append(OrderAction(ActionKind.CANCEL, order.level, cancel=cancel))
 
     generation = next_generation
     for t in sorted(to_place, key=lambda t: (abs(t.price - target.price), t.price, t.side.value)):
-        slot = slots.get(t.level)
-        if slot is not None and slot.status is not SlotStatus.FREE:
+        busy = slots.get(t.level)
+        if busy is not None and busy.status is not SlotStatus.FREE:
             continue  # the slot's current order must finish (or be cancelled) first
         cid = make_client_order_id(bot_id, symbol, t.level, t.side, generation)
-        request = PlaceOrderRequest(
-            symbol, t.side, OrderType.LIMIT, TimeInForce.GTC, t.price, t.qty,
-            t.post_only, t.reduce_only, cid,
+        place = PlaceOrderRequest(
+            symbol,
+            t.side,
+            OrderType.LIMIT,
+            TimeInForce.GTC,
+            t.price,
+            t.qty,
+            t.post_only,
+            t.reduce_only,
+            cid,
         )
-        actions.append(OrderAction(ActionKind.PLACE, t.level, place=request))
+        actions.append(OrderAction(ActionKind.PLACE, t.level, place=place))
         generation += 1
     return actions

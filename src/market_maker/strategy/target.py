@@ -123,7 +123,9 @@ def _opening_orders(side: Side, committed: Decimal, grid: _Grid) -> list[TargetO
     orders: list[TargetOrder] = []
     seen: set[Decimal] = set()
     for i in range(1, window + 1):
-        level = instrument.round_price_nearest(grid.lattice.level(grid.center_index + direction * i))
+        level = instrument.round_price_nearest(
+            grid.lattice.level(grid.center_index + direction * i)
+        )
         if level <= 0 or level in seen:
             continue
         seen.add(level)
@@ -200,18 +202,16 @@ def compute_target(
     if risk is RiskState.NORMAL:
         open_buys = open_sells = ZERO
         for slot in slots.values():
-            order = slot.active_order
-            if order is not None and order.role is OrderRole.OPEN:
-                if order.side is Side.BUY:
-                    open_buys += order.remaining_qty
+            resting = slot.active_order
+            if resting is not None and resting.role is OrderRole.OPEN:
+                if resting.side is Side.BUY:
+                    open_buys += resting.remaining_qty
                 else:
-                    open_sells += order.remaining_qty
+                    open_sells += resting.remaining_qty
         grid = _Grid(price, center_index, buffer, slots, lattice, config, instrument, atr)
         if config.mode in (GridMode.LONG, GridMode.NEUTRAL):
             openings += _opening_orders(Side.BUY, inventory + open_buys, grid)
         if config.mode in (GridMode.SHORT, GridMode.NEUTRAL):
             openings += _opening_orders(Side.SELL, open_sells - inventory, grid)
 
-    return TargetState(
-        price, skewed, center, center_index, interval, step, (*closes, *openings)
-    )
+    return TargetState(price, skewed, center, center_index, interval, step, (*closes, *openings))

@@ -1,0 +1,1 @@
+"""Command-line interface: the ``market-maker`` console script (see ``market_maker.cli.main``)."""

@@ -1,0 +1,185 @@
+"""The ``market-maker`` command line.
+
+Commands stay thin: they load configuration, call into the package and print. Errors the
+project raises on purpose (``MarketMakerError``) are turned into a short ``error:`` message on
+stderr and exit status 2 in one place, ``run()``, so no command ever shows a traceback for a
+user mistake.
+"""
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from market_maker import __version__
+from market_maker.config.app import AppConfig
+from market_maker.config.loader import ConfigError, default_config_path, load_config
+from market_maker.domain.decimals import decimal_to_str
+from market_maker.domain.errors import MarketMakerError
+
+PROG_NAME = "market-maker"
+EXIT_USER_ERROR = 2
+"""Exit status for a bad configuration or any other error the user can fix."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
+
+app = typer.Typer(
+    name=PROG_NAME,
+    help="A crash-safe grid-trading market maker.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check and show configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG_NAME} {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run, test and inspect a grid-trading market maker."""
+
+
+@config_app.command("validate")
+def validate(
+    path: Annotated[
+        Path, typer.Argument(help="Configuration file (.yaml, .yml or .toml).", show_default=False)
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the effective configuration as JSON.")
+    ] = False,
+) -> None:
+    """Validate a configuration file and print every effective setting, defaults included.
+
+    Exits with status 2 and one ``error:`` line per problem when the file is not valid.
+    """
+    config = load_config(path)
+    if as_json:
+        typer.echo(json.dumps(plain(config), indent=2))
+        return
+    console = Console()
+    console.print(f"ok: {path}", markup=False, highlight=False)
+    console.print(settings_table(config))
+
+
+@app.command()
+def demo(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Configuration file; defaults to the packaged example.",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Number of price steps to simulate.")] = 12,
+) -> None:
+    """Run the grid along a sample price path against a simulated exchange and print it."""
+    app_config = load_config(config if config is not None else default_config_path())
+    # Imported here so that `config validate` and `--version` do not load the simulation.
+    from market_maker.cli.demo import run_demo
+
+    run_demo(app_config, steps, Console())
+
+
+def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:
+    """Yield ``(dotted name, plain value, set in the file)`` for every leaf setting."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        dotted = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            yield from settings(value, f"{dotted}.")
+        else:
+            yield dotted, _plain_value(value), name in model.model_fields_set
+
+
+def plain(model: BaseModel) -> dict[str, Any]:
+    """Convert a model to JSON-ready data: decimals as exact strings, enums by value."""
+    return {name: _plain_value(getattr(model, name)) for name in type(model).model_fields}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_to_str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, BaseModel):
+        return plain(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def settings_table(config: AppConfig) -> Table:
+    """Build a table of every effective setting: name, value, and whether the file set it."""
+    table = Table("setting", "value", "source")
+    for name, value, from_file in settings(config):
+        table.add_row(Text(name), Text(_show(value)), Text("file" if from_file else "default"))
+    return table
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _exit_status(code: object) -> int:
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return its exit status.
+
+    This is the single place that turns errors into messages: a ``ConfigError`` prints each
+    problem with its fix, any other ``MarketMakerError`` prints ``error: <message>``, both
+    exit with status 2; Ctrl-C exits with 130 without a traceback.
+    """
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name=PROG_NAME)
+    except SystemExit as exc:
+        return _exit_status(exc.code)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem.field}: {problem.message} (got {problem.value})", err=True)
+            typer.echo(f"  fix: {problem.fix}", err=True)
+        return EXIT_USER_ERROR
+    except MarketMakerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def main() -> None:
+    """Entry point of the ``market-maker`` console script."""
+    sys.exit(run())
