@@ -30,3 +30,10 @@ def test_write_ahead_is_the_only_way_out_of_free() -> None:
 
 def test_every_exchange_status_maps_to_an_event() -> None:
     assert set(STATUS_EVENT) == set(OrderStatus)
+
+
+def test_every_event_has_a_meaning() -> None:
+    from market_maker.slots.machine import EVENT_MEANINGS
+
+    assert set(EVENT_MEANINGS) == set(SlotEvent)
+    assert all(EVENT_MEANINGS.values())

@@ -12,26 +12,32 @@ from market_maker.domain.errors import IllegalTransitionError
 
 
 class SlotEvent(Enum):
-    """Events that move a slot through its lifecycle."""
+    """Events that move a slot through its lifecycle (meanings in ``EVENT_MEANINGS``)."""
 
     SEND = "SEND"
-    """An order intent is recorded before the exchange call (write-ahead)."""
     ACK = "ACK"
-    """The exchange reports the order as NEW (resting)."""
     PARTIAL_FILL = "PARTIAL_FILL"
-    """The exchange reports a partial fill; the order keeps resting."""
     FILL = "FILL"
-    """The order is completely filled."""
     CANCELED = "CANCELED"
-    """The order was cancelled or expired; partial fills stand."""
     REJECT = "REJECT"
-    """The exchange refused the order."""
     CANCEL_SENT = "CANCEL_SENT"
-    """We asked the exchange to cancel the order."""
     RESOLVED_ABSENT = "RESOLVED_ABSENT"
-    """An order of unknown outcome was looked up by client order id and does not exist."""
     RELEASE = "RELEASE"
-    """An operator released a stuck slot after checking the exchange by hand."""
+
+
+EVENT_MEANINGS: dict[SlotEvent, str] = {
+    SlotEvent.SEND: "intent recorded before the exchange call (write-ahead)",
+    SlotEvent.ACK: "the exchange reports the order NEW (resting)",
+    SlotEvent.PARTIAL_FILL: "the exchange reports a partial fill; the order keeps resting",
+    SlotEvent.FILL: "the order is completely filled",
+    SlotEvent.CANCELED: "the order was cancelled or expired; partial fills stand",
+    SlotEvent.REJECT: "the exchange refused the order",
+    SlotEvent.CANCEL_SENT: "we asked the exchange to cancel the order",
+    SlotEvent.RESOLVED_ABSENT: "an order of unknown outcome, looked up by client order id, "
+    "does not exist",
+    SlotEvent.RELEASE: "an operator released a stuck slot after checking the exchange by hand",
+}
+"""What each event means: one line each, rendered into the technical reference."""
 
 
 _FREE, _PENDING, _LOCKED = SlotStatus.FREE, SlotStatus.PENDING, SlotStatus.LOCKED

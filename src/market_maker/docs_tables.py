@@ -1,0 +1,74 @@
+"""Reference tables rendered from the code, for the documents under ``docs/``.
+
+Documents hold each table between ``<!-- BEGIN GENERATED: name -->`` and
+``<!-- END GENERATED: name -->`` markers; ``scripts/gen_docs.py`` rewrites them and a test
+fails when a document no longer matches the code, so the docs cannot drift.
+"""
+
+import re
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from market_maker.config.app import AppConfig, InstrumentConfig
+from market_maker.slots.machine import EVENT_MEANINGS, TRANSITIONS
+from market_maker.strategy.config import GridConfig
+
+
+def slot_transition_table() -> str:
+    """Markdown table of every legal ``(status, event) -> next status`` of a slot."""
+    lines = ["| from | event | to | meaning of the event |", "|---|---|---|---|"]
+    for (status, event), target in TRANSITIONS.items():
+        lines.append(
+            f"| `{status.value}` | `{event.value}` | `{target.value}` | {EVENT_MEANINGS[event]} |"
+        )
+    return "\n".join(lines)
+
+
+def _fmt_default(model: type[BaseModel], name: str) -> str:
+    field = model.model_fields[name]
+    if field.is_required():
+        return "**required**"
+    default = field.default
+    if default is None:
+        return "none"
+    value = getattr(default, "value", default)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"`{value}`"
+
+
+def config_reference() -> str:
+    """Markdown table of every configuration field: name, default, meaning."""
+    lines = ["| field | default | meaning |", "|---|---|---|"]
+    sections: list[tuple[str, type[BaseModel]]] = [
+        ("", AppConfig),
+        ("instrument.", InstrumentConfig),
+        ("grid.", GridConfig),
+    ]
+    for prefix, model in sections:
+        for name, field in model.model_fields.items():
+            if prefix == "" and name in ("instrument", "grid"):
+                continue
+            desc = (field.description or "").replace("|", "\\|")
+            lines.append(f"| `{prefix}{name}` | {_fmt_default(model, name)} | {desc} |")
+    return "\n".join(lines)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "slot-transitions": slot_transition_table,
+    "config-reference": config_reference,
+}
+"""Every generated table, by marker name."""
+
+
+def regenerate(text: str, generators: dict[str, Callable[[], str]] = GENERATORS) -> str:
+    """Return ``text`` with every marked table replaced by its freshly generated content."""
+    for name, generate in generators.items():
+        pattern = re.compile(
+            rf"(<!-- BEGIN GENERATED: {re.escape(name)} -->\n).*?"
+            rf"(<!-- END GENERATED: {re.escape(name)} -->)",
+            re.DOTALL,
+        )
+        text = pattern.sub(lambda m, g=generate: m.group(1) + g() + "\n" + m.group(2), text)
+    return text
