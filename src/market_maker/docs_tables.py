@@ -70,5 +70,6 @@ def regenerate(text: str, generators: dict[str, Callable[[], str]] = GENERATORS)
             rf"(<!-- END GENERATED: {re.escape(name)} -->)",
             re.DOTALL,
         )
-        text = pattern.sub(lambda m, g=generate: m.group(1) + g() + "\n" + m.group(2), text)
+        body = generate()
+        text = pattern.sub(lambda m: f"{m.group(1)}{body}\n{m.group(2)}", text)
     return text
