@@ -62,6 +62,13 @@ GENERATORS: dict[str, Callable[[], str]] = {
 """Every generated table, by marker name."""
 
 
+def _filler(body: str) -> Callable[[re.Match[str]], str]:
+    def fill(match: re.Match[str]) -> str:
+        return f"{match.group(1)}{body}\n{match.group(2)}"
+
+    return fill
+
+
 def regenerate(text: str, generators: dict[str, Callable[[], str]] = GENERATORS) -> str:
     """Return ``text`` with every marked table replaced by its freshly generated content."""
     for name, generate in generators.items():
@@ -70,6 +77,5 @@ def regenerate(text: str, generators: dict[str, Callable[[], str]] = GENERATORS)
             rf"(<!-- END GENERATED: {re.escape(name)} -->)",
             re.DOTALL,
         )
-        body = generate()
-        text = pattern.sub(lambda m: f"{m.group(1)}{body}\n{m.group(2)}", text)
+        text = pattern.sub(_filler(generate()), text)
     return text

@@ -16,8 +16,21 @@ ALLOWED = {
     "strategy": {"domain", "indicators", "slots", "strategy"},
 }
 THIRD_PARTY_ALLOWED = {"pydantic"}  # validated config models in strategy/config.py
-FORBIDDEN_STDLIB = {"time", "datetime", "random", "os", "socket", "sqlite3", "subprocess",
-                    "threading", "asyncio", "uuid", "logging", "pathlib", "io"}
+FORBIDDEN_STDLIB = {
+    "time",
+    "datetime",
+    "random",
+    "os",
+    "socket",
+    "sqlite3",
+    "subprocess",
+    "threading",
+    "asyncio",
+    "uuid",
+    "logging",
+    "pathlib",
+    "io",
+}
 
 
 def _imports(path: Path) -> list[str]:

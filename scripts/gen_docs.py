@@ -1,0 +1,58 @@
+"""Regenerate the generated parts of the documentation.
+
+Usage::
+
+    python scripts/gen_docs.py          # rewrite every generated page
+    python scripts/gen_docs.py --check  # exit 1, naming the stale pages, if any is out of date
+
+Each generated page is produced by one render function in the package, so a test can compare
+the checked-in page with a fresh rendering. Add a page by adding it to ``pages()``.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from market_maker.docs_tables import regenerate
+from market_maker.state.proto_doc import render_proto_reference
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pages() -> dict[Path, Callable[[], str]]:
+    """Generated page (relative to the repository root) -> function rendering its content."""
+    marked = ("docs/technical_reference.md", "docs/configuration.md")
+    return {
+        Path("docs/reference/protobuf.md"): lambda: render_proto_reference(ROOT / "proto"),
+        # Hand-written pages whose marked tables are generated (see market_maker.docs_tables).
+        **{Path(p): lambda p=p: regenerate((ROOT / p).read_text(encoding="utf-8")) for p in marked},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; fail if a page is out of date"
+    )
+    args = parser.parse_args(argv)
+    stale = []
+    for relative, render in pages().items():
+        path = ROOT / relative
+        content = render()
+        if path.exists() and path.read_text(encoding="utf-8") == content:
+            continue
+        stale.append(relative.as_posix())
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8", newline="\n")
+    for name in stale:
+        print(f"{'stale' if args.check else 'wrote'}: {name}")
+    if args.check and stale:
+        print("run `make docs` (python scripts/gen_docs.py) and commit the result", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

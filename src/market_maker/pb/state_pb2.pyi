@@ -1,0 +1,68 @@
+from market_maker.pb import enums_pb2 as _enums_pb2
+from market_maker.pb import slot_pb2 as _slot_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AtrState(_message.Message):
+    __slots__ = ("window", "method", "prev_close", "ranges", "value")
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PREV_CLOSE_FIELD_NUMBER: _ClassVar[int]
+    RANGES_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    window: int
+    method: _enums_pb2.AtrMethod
+    prev_close: str
+    ranges: _containers.RepeatedScalarFieldContainer[str]
+    value: str
+    def __init__(self, window: _Optional[int] = ..., method: _Optional[_Union[_enums_pb2.AtrMethod, str]] = ..., prev_close: _Optional[str] = ..., ranges: _Optional[_Iterable[str]] = ..., value: _Optional[str] = ...) -> None: ...
+
+class State(_message.Message):
+    __slots__ = ("bot_id", "symbol", "slots", "retired_orders", "order_seq", "anchor_price", "last_price", "last_update_time", "version", "risk_mode", "realized_pnl", "fees_paid", "center_price", "interval", "baseline_atr", "atr", "checksum")
+    class SlotsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _slot_pb2.InventorySlot
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_slot_pb2.InventorySlot, _Mapping]] = ...) -> None: ...
+    BOT_ID_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_PRICE_FIELD_NUMBER: _ClassVar[int]
+    LAST_PRICE_FIELD_NUMBER: _ClassVar[int]
+    LAST_UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RISK_MODE_FIELD_NUMBER: _ClassVar[int]
+    REALIZED_PNL_FIELD_NUMBER: _ClassVar[int]
+    FEES_PAID_FIELD_NUMBER: _ClassVar[int]
+    CENTER_PRICE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_ATR_FIELD_NUMBER: _ClassVar[int]
+    ATR_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    bot_id: str
+    symbol: str
+    slots: _containers.MessageMap[str, _slot_pb2.InventorySlot]
+    retired_orders: _containers.RepeatedCompositeFieldContainer[_slot_pb2.OrderRecord]
+    order_seq: int
+    anchor_price: str
+    last_price: str
+    last_update_time: int
+    version: int
+    risk_mode: _enums_pb2.RiskState
+    realized_pnl: str
+    fees_paid: str
+    center_price: str
+    interval: str
+    baseline_atr: str
+    atr: AtrState
+    checksum: str
+    def __init__(self, bot_id: _Optional[str] = ..., symbol: _Optional[str] = ..., slots: _Optional[_Mapping[str, _slot_pb2.InventorySlot]] = ..., retired_orders: _Optional[_Iterable[_Union[_slot_pb2.OrderRecord, _Mapping]]] = ..., order_seq: _Optional[int] = ..., anchor_price: _Optional[str] = ..., last_price: _Optional[str] = ..., last_update_time: _Optional[int] = ..., version: _Optional[int] = ..., risk_mode: _Optional[_Union[_enums_pb2.RiskState, str]] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., center_price: _Optional[str] = ..., interval: _Optional[str] = ..., baseline_atr: _Optional[str] = ..., atr: _Optional[_Union[AtrState, _Mapping]] = ..., checksum: _Optional[str] = ...) -> None: ...
