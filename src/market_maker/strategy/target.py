@@ -123,13 +123,12 @@ def _opening_orders(side: Side, committed: Decimal, grid: _Grid) -> list[TargetO
     orders: list[TargetOrder] = []
     seen: set[Decimal] = set()
     for i in range(1, window + 1):
-        level = instrument.round_price_nearest(
-            grid.lattice.level(grid.center_index + direction * i)
-        )
+        raw = grid.lattice.level(grid.center_index + direction * i)
+        level = instrument.round_price_nearest(raw)  # the slot key: same for either side
         if level <= 0 or level in seen:
             continue
         seen.add(level)
-        order_price = instrument.round_price(side, level)
+        order_price = instrument.round_price(side, raw)  # buys down, sells up: never crosses
         if (price - order_price) * side.sign < grid.buffer:
             continue  # inside the safety buffer
         slot = slots.get(level)
@@ -200,18 +199,25 @@ def compute_target(
 
     openings: list[TargetOrder] = []
     if risk is RiskState.NORMAL:
-        open_buys = open_sells = ZERO
+        # Worst-case exposure per side: every long (short) slot's position, plus every
+        # resting opening buy (sell) filled. Short slots are no headroom for buys: their
+        # closing buys may fill first, taking the inventory to zero, not below it.
+        long_exposure = short_exposure = ZERO
         for slot in slots.values():
+            if slot.position_qty > 0:
+                long_exposure += slot.position_qty
+            else:
+                short_exposure -= slot.position_qty
             resting = slot.active_order
             if resting is not None and resting.role is OrderRole.OPEN:
                 if resting.side is Side.BUY:
-                    open_buys += resting.remaining_qty
+                    long_exposure += resting.remaining_qty
                 else:
-                    open_sells += resting.remaining_qty
+                    short_exposure += resting.remaining_qty
         grid = _Grid(price, center_index, buffer, slots, lattice, config, instrument, atr)
         if config.mode in (GridMode.LONG, GridMode.NEUTRAL):
-            openings += _opening_orders(Side.BUY, inventory + open_buys, grid)
+            openings += _opening_orders(Side.BUY, long_exposure, grid)
         if config.mode in (GridMode.SHORT, GridMode.NEUTRAL):
-            openings += _opening_orders(Side.SELL, open_sells - inventory, grid)
+            openings += _opening_orders(Side.SELL, short_exposure, grid)
 
     return TargetState(price, skewed, center, center_index, interval, step, (*closes, *openings))
