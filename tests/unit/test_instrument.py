@@ -79,3 +79,24 @@ def test_invalid_rules_are_refused_with_the_field_named(
     base = {"tick_size": Decimal("0.01"), "step_size": Decimal("0.001")}
     with pytest.raises(InstrumentError, match=field):
         Instrument("X/Y", **(base | kwargs))  # type: ignore[arg-type]
+
+
+@given(prices, ticks)
+def test_rounded_values_carry_the_increment_exponent(raw: Decimal, tick: Decimal) -> None:
+    inst = Instrument("X/Y", tick, Decimal("0.00001"))
+    exponent = tick.as_tuple().exponent
+    for rounded in (
+        inst.round_price(Side.BUY, raw),
+        inst.round_price(Side.SELL, raw),
+        inst.round_price_nearest(raw),
+    ):
+        assert rounded.as_tuple().exponent == exponent
+    assert inst.round_qty(raw).as_tuple().exponent == -5
+
+
+def test_long_geometric_value_rounds_to_a_sendable_string() -> None:
+    inst = Instrument("X/Y", Decimal("0.01"), Decimal("0.00001"))
+    raw = Decimal(100_000) * Decimal("1.003") ** 7
+    assert str(inst.round_price(Side.BUY, raw)) == "102118.99"  # raw 102118.9947840108…
+    assert str(inst.round_price(Side.SELL, raw)) == "102119.00"
+    assert str(inst.round_qty(Decimal("0.008010000000000000000000000001"))) == "0.00801"

@@ -13,18 +13,22 @@ from market_maker.domain.errors import InstrumentError
 
 
 def floor_to(value: Decimal, increment: Decimal) -> Decimal:
-    """Largest multiple of ``increment`` that is ``<= value`` (exact for any sign)."""
+    """Largest multiple of ``increment`` that is ``<= value`` (exact for any sign).
+
+    The result carries the increment's exponent (``0.00801``, not ``0.008010000…``), so it
+    can be sent to an exchange as it is.
+    """
     remainder = value % increment  # Decimal remainder takes the sign of the dividend
     floored = value - remainder
     if remainder < 0:
         floored -= increment
-    return floored
+    return floored.quantize(increment)
 
 
 def ceil_to(value: Decimal, increment: Decimal) -> Decimal:
     """Smallest multiple of ``increment`` that is ``>= value`` (exact for any sign)."""
     floored = floor_to(value, increment)
-    return floored if floored == value else floored + increment
+    return floored if floored == value else (floored + increment).quantize(increment)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,10 +47,13 @@ def decide(
     """Decide the target state at ``price`` and the actions that reach it from ``book``.
 
     Reads the book, never changes it: the engine records the intents of the returned
-    actions (write-ahead) before executing them.
+    actions (write-ahead) before executing them. ``baseline_atr`` defaults to the configured
+    one; pass the measured baseline when the config leaves it unset.
     """
     if anchor is None:
         anchor = instrument.round_price_nearest(price)
+    if baseline_atr is None:
+        baseline_atr = config.baseline_atr
     interval = effective_interval(config, atr, baseline_atr)
     target = compute_target(
         price=price,
