@@ -50,6 +50,11 @@ def place(
     return action
 
 
+def overtaking(cancel: OrderUpdate) -> OrderUpdate:
+    """The cancel report as it looks when it overtakes the report of an earlier fill."""
+    return replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0), cum_fee=Decimal(0))
+
+
 @pytest.fixture
 def book() -> SlotBook:
     return SlotBook("t1", SYMBOL)
@@ -194,8 +199,7 @@ def test_cancel_keeps_partial_fill_and_late_fill_after_cancel_is_booked(
     cancel = ledger.cancel(action.client_order_id)
     assert cancel is not None
     # The cancel report overtakes the fill report.
-    early = replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0), cum_fee=Decimal(0))
-    assert book.apply_update(early).event is SlotEvent.CANCELED
+    assert book.apply_update(overtaking(cancel)).event is SlotEvent.CANCELED
     assert book.slots[L].status is SlotStatus.FREE and book.slots[L].position_qty == 0
     late = book.apply_update(fill)
     assert late.fills[0].qty == Decimal("0.4") and late.event is None
@@ -214,9 +218,7 @@ def test_late_fill_of_a_retired_order_lands_on_its_slot(
     fill = ledger.fill(first.client_order_id, Decimal("0.5"))
     cancel = ledger.cancel(first.client_order_id)
     assert cancel is not None
-    book.apply_update(
-        replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0), cum_fee=Decimal(0))
-    )
+    book.apply_update(overtaking(cancel))
     second = place(book)  # the slot moves on, the first order retires
     assert second.place
     book.apply_update(ledger.place(second.place))
@@ -243,9 +245,7 @@ def test_prune_drops_free_empty_slots_and_late_updates_recreate_them(
     fill = ledger.fill(action.client_order_id, Decimal("0.1"))
     cancel = ledger.cancel(action.client_order_id)
     assert cancel is not None
-    book.apply_update(
-        replace(cancel, cum_filled_qty=Decimal(0), cum_quote_qty=Decimal(0), cum_fee=Decimal(0))
-    )
+    book.apply_update(overtaking(cancel))
     other = place(book, level=Decimal(90))
     assert book.prune(keep=[]) == 1 and L not in book.slots and Decimal(90) in book.slots
     book.apply_update(fill)
