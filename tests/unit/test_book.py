@@ -304,3 +304,14 @@ def test_unrealized_and_totals(book: SlotBook, ledger: OrderLedger) -> None:
     book.apply_update(ledger.fill(action.client_order_id, Decimal(2)))
     assert book.unrealized_pnl(Decimal(105)) == 10
     assert list(book) == [book.slots[L]] and book.get(L) is book.slots[L]
+
+
+def test_failed_cancel_can_be_resent(book: SlotBook, ledger: OrderLedger) -> None:
+    action = place(book)
+    assert action.place
+    book.apply_update(ledger.place(action.place))
+    book.record_cancel_sent(L)
+    slot = book.record_cancel_failed(L)
+    assert slot.order is not None and not slot.order.cancel_requested
+    assert slot.status is SlotStatus.LOCKED
+    assert book.record_cancel_failed(L) == slot  # nothing to clear: unchanged

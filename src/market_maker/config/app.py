@@ -24,6 +24,41 @@ class InstrumentConfig(BaseModel):
     )
 
 
+class BacktestConfig(BaseModel):
+    """The simulated venue and account of a backtest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    initial_quote: Decimal = Field(
+        Decimal(10_000), ge=0, description="Starting balance of the quote asset (e.g. USDT)."
+    )
+    initial_base: Decimal = Field(
+        Decimal(0), ge=0, description="Starting balance of the base asset (e.g. BTC)."
+    )
+    maker_fee: Decimal = Field(
+        Decimal("0.001"), ge=0, lt=1, description="Fee rate of resting fills (0.001 = 0.1%)."
+    )
+    taker_fee: Decimal = Field(
+        Decimal("0.001"), ge=0, lt=1, description="Fee rate of crossing fills (0.001 = 0.1%)."
+    )
+    latency_events: int = Field(
+        0, ge=0, description="Market events an order waits before it can fill (0 = next)."
+    )
+    max_fill_fraction: Decimal | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Share of each candle's volume our orders may take (partial fills); "
+        "none = unlimited.",
+    )
+    spot: bool = Field(
+        True, description="Spot account (balance checks, no shorting); false = margin account."
+    )
+    equity_sample_every: int = Field(
+        60, ge=1, le=60, description="Events between equity-curve samples (at most 60)."
+    )
+
+
 class AppConfig(BaseModel):
     """One bot: its identity, its market and its grid."""
 
@@ -35,6 +70,9 @@ class AppConfig(BaseModel):
     symbol: str = Field(min_length=3, description="Unified market symbol, e.g. BTC/USDT.")
     instrument: InstrumentConfig = Field(description="Tick size, step size and minimums.")
     grid: GridConfig = Field(description="Grid strategy parameters.")
+    backtest: BacktestConfig = Field(
+        default_factory=BacktestConfig, description="Simulated venue and account."
+    )
 
     @model_validator(mode="after")
     def _check_ids_fit(self) -> Self:

@@ -216,6 +216,15 @@ class SlotBook:
         self._put(slot)
         return slot
 
+    def record_cancel_failed(self, level: Decimal) -> Slot:
+        """A cancel could not be sent (timeout, rate limit): let the next decision resend it."""
+        slot = self.slots[level]
+        if slot.order is None or not slot.order.cancel_requested:
+            return slot
+        slot = replace(slot, order=replace(slot.order, cancel_requested=False))
+        self._put(slot)
+        return slot
+
     def resolve_absent(self, client_order_id: str) -> Slot:
         """A PENDING order looked up by client order id does not exist: free the slot."""
         return self._close_pending(client_order_id, SlotEvent.RESOLVED_ABSENT, "absent on lookup")

@@ -1,0 +1,1 @@
+"""Backtesting: the run loop over historical data and its reports."""

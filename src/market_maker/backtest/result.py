@@ -1,0 +1,106 @@
+"""What a backtest produces: the summary, every fill, and the sampled equity curve.
+
+All money and quantities are ``Decimal``; the JSON report writes them as decimal strings.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One fill as the bot booked it.
+
+    Attributes:
+        ts_ms: Event time (the candle's open time for candle backtests).
+        side: ``BUY`` or ``SELL``.
+        price: Average price of the booked quantity.
+        qty: Quantity, base currency.
+        fee: Fee, quote currency.
+        liquidity: ``maker`` or ``taker``.
+        client_order_id: The order's deterministic id.
+        slot: Level of the slot that owns the order.
+        realized_pnl: PnL this fill realised, before fees.
+    """
+
+    ts_ms: int
+    side: str
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    liquidity: str
+    client_order_id: str
+    slot: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    """One sample of the equity curve.
+
+    Attributes:
+        ts_ms: Event time.
+        price: Mark price (candle close).
+        equity: Cash plus inventory at the mark, quote currency.
+        inventory: Signed position, base currency.
+        center: Grid center at that time (``None`` before the first decision).
+        interval: Absolute price distance between levels at that time.
+    """
+
+    ts_ms: int
+    price: Decimal
+    equity: Decimal
+    inventory: Decimal
+    center: Decimal | None
+    interval: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Headline figures of a run (names as in the JSON report)."""
+
+    symbol: str
+    start_ms: int
+    end_ms: int
+    initial_equity: Decimal
+    final_equity: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees_paid: Decimal
+    return_pct: Decimal
+    max_drawdown_pct: Decimal
+    fills: int
+    orders_placed: int
+    orders_canceled: int
+    max_inventory: Decimal
+    final_inventory: Decimal
+    volume_quote: Decimal
+    events: int
+    elapsed_s: float
+    events_per_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """A complete backtest outcome.
+
+    Attributes:
+        summary: Headline figures.
+        fills: Every fill, in order.
+        equity_curve: Sampled at least once per 60 events, plus the last event.
+        initial_balances: Starting balances by asset (for replaying the fills).
+        final_balances: Ending balances by asset.
+        config: The effective configuration, JSON-ready.
+        warnings: Problems worth a researcher's attention (e.g. failed safety checks).
+        extra: Sections added by later features (e.g. ``risk_events``), JSON-ready.
+    """
+
+    summary: Summary
+    fills: list[FillRecord]
+    equity_curve: list[EquityPoint]
+    initial_balances: dict[str, Decimal]
+    final_balances: dict[str, Decimal]
+    config: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Market data: loaders for candles and trade ticks, and the bundled sample."""

@@ -1,0 +1,1 @@
+"""Engines: drive the pure strategy and slot book from market and order events."""

@@ -1,0 +1,228 @@
+"""The Simple engine — *development / backtest*.
+
+In-process and synchronous: every event is handled to completion before the next. It runs
+the same pure decision code as the Durable (production) engine; what it lacks is crash
+safety beyond its store's checkpoints.
+
+Decision cycle, on every price update::
+
+    decide (pure) -> for each action: record intent (write-ahead) -> exchange call
+                  -> apply the exchange's report -> repeat while the decision still acts
+
+The loop repeats (a few rounds at most) because one decision can unblock the next: a
+confirmed cancel frees a slot or exposure for a new order.
+"""
+
+import logging
+from decimal import Decimal
+from enum import Enum
+
+from market_maker.config.app import AppConfig
+from market_maker.domain.enums import RiskState
+from market_maker.domain.market import Candle, PriceUpdate
+from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
+from market_maker.engine.base import EngineObserver
+from market_maker.exchanges.base import Balance, Exchange, RetryableExchangeError
+from market_maker.indicators.atr import Atr
+from market_maker.slots.book import SlotBook
+from market_maker.state.model import GridState
+from market_maker.stores.base import Store
+from market_maker.strategy.decide import Decision, decide
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 4
+"""Decisions per price update at most (each round executes the previous one's actions)."""
+
+
+class CheckpointPolicy(Enum):
+    """When the Simple engine saves its state."""
+
+    EVERY_CHANGE = "every_change"
+    """After every intent and every applied report (write-ahead; for live runs)."""
+    ON_STOP = "on_stop"
+    """Only when stopped (backtests: fastest)."""
+
+
+class SimpleEngine:
+    """The development / backtest engine. Not thread-safe; one event at a time."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        exchange: Exchange,
+        store: Store,
+        *,
+        observer: EngineObserver | None = None,
+        checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
+    ) -> None:
+        self.config = config
+        self.grid = config.grid
+        self.instrument = config.to_instrument()
+        self.exchange = exchange
+        self.store = store
+        self.observer = observer or EngineObserver()
+        self.checkpoint = checkpoint
+        self.risk = RiskState.NORMAL
+        self.state = GridState(config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol))
+        self.atr = Atr(self.grid.atr_window, self.grid.atr_method)
+        self.orders_placed = 0
+        self.orders_canceled = 0
+        self.running = False
+        self._atr_matters = self.grid.dynamic_interval or bool(self.grid.volatility_size_k)
+        self._dirty = True
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resume from the store (or start fresh), then resolve orders of unknown outcome."""
+        loaded = self.store.load()
+        if loaded is not None:
+            if (loaded.bot_id, loaded.symbol) != (self.config.bot_id, self.config.symbol):
+                raise ValueError(
+                    f"the store holds bot {loaded.bot_id} on {loaded.symbol}, not "
+                    f"{self.config.bot_id} on {self.config.symbol}"
+                )
+            self.state = loaded
+            self.risk = loaded.risk_state
+            if loaded.atr is not None:
+                self.atr = Atr.restore(loaded.atr)
+        self.running = True
+        self.resolve_pending()
+
+    def stop(self) -> None:
+        """Stop deciding and checkpoint."""
+        self.running = False
+        self._save()
+
+    # -- events ----------------------------------------------------------------------------
+
+    def on_candle(self, candle: Candle) -> None:
+        """Fold a closed candle into the ATR (measuring the baseline once it is complete)."""
+        if not candle.closed:
+            return
+        before = self.atr.value
+        value = self.atr.update(candle.high, candle.low, candle.close)
+        if value is not None and self.state.baseline_atr is None and self.grid.baseline_atr is None:
+            self.state.baseline_atr = value
+        if self._atr_matters and value != before:
+            self._dirty = True
+
+    def on_price_update(self, update: PriceUpdate) -> None:
+        """Run a decision cycle at the new price."""
+        state = self.state
+        state.last_price = update.price
+        state.last_update_ms = update.ts_ms
+        if not self.running:
+            return
+        for _ in range(MAX_ROUNDS):
+            decision = self._decide(update.price)
+            if not decision.actions:
+                break
+            self._execute(decision)
+
+    def on_order_update(self, update: OrderUpdate) -> None:
+        """Book an exchange report."""
+        result = self.state.book.apply_update(update)
+        if result.unknown or result.orphan:
+            self.observer.on_unknown_order(update)
+            log.warning("report for an order the book does not hold: %s", update.client_order_id)
+        for fill in result.fills:
+            self.observer.on_fill(fill)
+        self._changed()
+
+    def on_account_update(self, balances: dict[str, Balance]) -> None:
+        """Balances are the exchange's business; the Simple engine keeps none of its own."""
+
+    def on_position_update(self, position: Decimal) -> None:
+        """Positions are reconciled by the risk layer; nothing to do here."""
+
+    def set_risk(self, risk: RiskState) -> None:
+        """Switch the risk state the strategy decides with."""
+        if risk is not self.risk:
+            self.risk = risk
+            self.state.risk_state = risk
+            self._changed()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def resolve_pending(self) -> None:
+        """Look up every order of unknown outcome by client order id and book the answer."""
+        for slot in self.state.book.pending():
+            assert slot.order is not None
+            cid = slot.order.client_order_id
+            try:
+                found = self.exchange.get_order(self.config.symbol, cid)
+            except RetryableExchangeError:
+                log.warning("lookup of %s failed; it stays pending", cid)
+                continue
+            if found is None:
+                self.state.book.resolve_absent(cid)
+                self._changed()
+            else:
+                self.on_order_update(found)
+
+    def _decide(self, price: Decimal) -> Decision:
+        state = self.state
+        decision = decide(
+            price=price,
+            book=state.book,
+            config=self.grid,
+            instrument=self.instrument,
+            risk=self.risk,
+            anchor=state.anchor_price,
+            previous_center=state.center_price,
+            atr=self.atr.value,
+            baseline_atr=state.baseline_atr,
+        )
+        state.anchor_price = decision.anchor
+        state.center_price = decision.target.center
+        state.interval = decision.target.interval
+        if decision.center_moved and state.book.reset_post_only_failures():
+            self._changed()
+        return decision
+
+    def _execute(self, decision: Decision) -> None:
+        book = self.state.book
+        for action in decision.actions:
+            self.observer.on_action(action)
+            if action.kind is ActionKind.PLACE:
+                assert action.place is not None
+                book.record_intent(action)
+                self._changed()  # the intent is saved before the call (write-ahead)
+                self.orders_placed += 1
+                report = self._call_place(action)
+                if report is not None:
+                    self.on_order_update(report)
+            else:
+                assert action.cancel is not None
+                book.record_cancel_sent(action.slot_level)
+                self._changed()
+                self.orders_canceled += 1
+                try:
+                    cancelled = self.exchange.cancel_order(action.cancel)
+                except RetryableExchangeError:
+                    log.warning("cancel of %s failed; retried later", action.client_order_id)
+                    book.record_cancel_failed(action.slot_level)
+                    continue
+                if cancelled is not None:
+                    self.on_order_update(cancelled)
+
+    def _call_place(self, action: OrderAction) -> OrderUpdate | None:
+        assert action.place is not None
+        try:
+            return self.exchange.place_order(action.place)
+        except RetryableExchangeError:
+            # Outcome unknown: the slot stays PENDING until a lookup by id resolves it.
+            log.warning("place of %s: outcome unknown", action.client_order_id)
+            return None
+
+    def _changed(self) -> None:
+        self._dirty = True
+        self.state.version += 1
+        if self.checkpoint is CheckpointPolicy.EVERY_CHANGE:
+            self._save()
+
+    def _save(self) -> None:
+        self.state.atr = self.atr.snapshot()
+        self.store.save(self.state)

@@ -1,0 +1,1 @@
+"""Exchange adapters behind one interface: the simulated exchange and (later) ccxt."""

@@ -1,0 +1,352 @@
+"""The simulated exchange: the matching engine behind backtests and paper trading.
+
+An ``Exchange`` implementation of its own (not a flag inside a real adapter). It keeps
+resting limit orders, fills them when the market's price path reaches them, charges maker
+and taker fees in quote currency, rejects post-only orders that would cross and duplicate
+client order ids, optionally fills only part of the traded volume, and tracks balances
+exactly.
+
+Fill rules (candles):
+
+* The path of a candle is ``open -> low -> high -> close`` when it closed at or above its
+  open (it dipped first), and ``open -> high -> low -> close`` when it closed below.
+* An order is eligible from the first market event after it was placed (plus
+  ``latency_events``), so an order placed after a candle cannot fill inside that candle.
+* A resting buy at ``P`` fills when the candle's low reaches ``P``, at ``P`` (maker); if the
+  candle opened below ``P`` (a gap) it fills at the open, the first price that reached it.
+  Sells mirror this. Every fill price therefore lies within the candle's [low, high].
+* Orders fill in the order the path reaches them. With ``max_fill_fraction`` set, the
+  candle's fills share at most that fraction of its volume; the rest keeps resting.
+* A limit order that is not post-only and crosses the last price fills at once, at the last
+  price, as taker. A post-only order that would cross is rejected.
+
+Trade ticks follow the same rules with a path of one price and a volume of the trade size.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from market_maker.domain.decimals import ZERO
+from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side
+from market_maker.domain.instrument import floor_to
+from market_maker.domain.market import Candle
+from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
+from market_maker.exchanges.base import Balance
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedExchangeConfig:
+    """Venue behaviour.
+
+    Attributes:
+        maker_fee: Fee rate of resting fills, fraction of the fill value.
+        taker_fee: Fee rate of crossing fills.
+        latency_events: Market events an order waits before it can fill (0 = the next one).
+        max_fill_fraction: Share of a candle's (or trade's) volume our orders may take;
+            ``None`` = unlimited.
+        spot: Spot account (orders need free balance; sells need base currency held).
+            Off = a margin account where the base balance is a signed position.
+        qty_step: Partial fills are whole multiples of this (the instrument's step size).
+    """
+
+    maker_fee: Decimal = Decimal("0.001")
+    taker_fee: Decimal = Decimal("0.001")
+    latency_events: int = 0
+    max_fill_fraction: Decimal | None = None
+    spot: bool = True
+    qty_step: Decimal | None = None
+
+
+@dataclass(slots=True)
+class SimOrder:
+    """An order held by the simulated exchange."""
+
+    request: PlaceOrderRequest
+    order_id: str
+    eligible_from: int
+    status: OrderStatus = OrderStatus.NEW
+    filled: Decimal = ZERO
+    quote: Decimal = ZERO
+    fee: Decimal = ZERO
+    locked: Decimal = ZERO  # quote (buys) or base (sells) reserved on a spot account
+    lock_per_unit: Decimal = ZERO  # reserved per unit of quantity
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """Base and quote asset of a unified symbol (``BTC/USDT:USDT`` -> ``BTC``, ``USDT``)."""
+    base, _, rest = symbol.partition("/")
+    quote = rest.split(":")[0]
+    if not base or not quote:
+        raise ValueError(f"symbol {symbol!r} is not of the form BASE/QUOTE")
+    return base, quote
+
+
+@dataclass
+class SimulatedExchange:
+    """One symbol on a simulated venue. Deterministic; no clock, no I/O."""
+
+    symbol: str
+    balances_init: dict[str, Decimal]
+    config: SimulatedExchangeConfig = field(default_factory=SimulatedExchangeConfig)
+
+    def __post_init__(self) -> None:
+        self.base, self.quote = split_symbol(self.symbol)
+        self.free: dict[str, Decimal] = {self.base: ZERO, self.quote: ZERO}
+        self.free.update(self.balances_init)
+        self.locked: dict[str, Decimal] = {self.base: ZERO, self.quote: ZERO}
+        self.orders: dict[str, SimOrder] = {}
+        self.resting: dict[str, SimOrder] = {}
+        self.events = 0
+        self.ts_ms = 0
+        self.last_price: Decimal | None = None
+        self._best_buy: Decimal | None = None
+        self._best_sell: Decimal | None = None
+        self.fills: list[OrderUpdate] = []  # every fill report, in order (the venue's ledger)
+
+    # -- Exchange interface ----------------------------------------------------------------
+
+    def place_order(self, request: PlaceOrderRequest) -> OrderUpdate:
+        """Accept, fill at once (crossing, not post-only) or reject an order."""
+        order_id = str(len(self.orders) + 1)
+        if request.client_order_id in self.orders:
+            dup = SimOrder(request, order_id, self.events, OrderStatus.REJECTED)
+            return self._report(dup, reason="duplicate client order id")
+        order = SimOrder(request, order_id, self.events + self.config.latency_events)
+        self.orders[request.client_order_id] = order
+        side, price = request.side, request.price
+        last = self.last_price
+        crosses = last is not None and (
+            request.order_type is OrderType.MARKET
+            or (side is Side.BUY and price >= last)
+            or (side is Side.SELL and price <= last)
+        )
+        if crosses and request.post_only:
+            order.status = OrderStatus.REJECTED
+            return self._report(order, reason="post-only order would cross", post_only=True)
+        reason = self._lock(order, last if crosses and last is not None else price)
+        if reason:
+            order.status = OrderStatus.REJECTED
+            return self._report(order, reason=reason)
+        if crosses:
+            assert last is not None
+            return self._fill(order, request.qty, last, Liquidity.TAKER)
+        self._rest(order)
+        return self._report(order)
+
+    def cancel_order(self, request: CancelOrderRequest) -> OrderUpdate | None:
+        """Cancel a resting order; ``None`` when it is unknown or already finished."""
+        order = self.orders.get(request.client_order_id)
+        if order is None or order.status.is_terminal:
+            return None
+        order.status = OrderStatus.CANCELED
+        self._unrest(order)
+        return self._report(order)
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderUpdate | None:
+        """Current state of one order, or ``None``."""
+        order = self.orders.get(client_order_id)
+        return None if order is None else self._snapshot(order)
+
+    def open_orders(self, symbol: str) -> list[OrderUpdate]:
+        """Every resting order."""
+        return [self._snapshot(o) for o in self.resting.values()]
+
+    def balances(self) -> dict[str, Balance]:
+        """Free and locked balances by asset."""
+        return {a: Balance(a, self.free[a], self.locked.get(a, ZERO)) for a in self.free}
+
+    def total(self, asset: str) -> Decimal:
+        """Free plus locked amount of ``asset`` (the base total is the position)."""
+        return self.free.get(asset, ZERO) + self.locked.get(asset, ZERO)
+
+    # -- market data -----------------------------------------------------------------------
+
+    def on_candle(self, candle: Candle) -> list[OrderUpdate]:
+        """Advance the market by one candle; return the fill reports it caused."""
+        self.events += 1
+        self.ts_ms = candle.open_time_ms
+        best_buy, best_sell = self._best_buy, self._best_sell
+        if (best_buy is None or candle.low > best_buy) and (
+            best_sell is None or candle.high < best_sell
+        ):
+            self.last_price = candle.close  # nothing reached: the common case, kept cheap
+            return []
+        reports: list[OrderUpdate] = []
+        budget = (
+            None
+            if self.config.max_fill_fraction is None
+            else candle.volume * self.config.max_fill_fraction
+        )
+        if candle.close >= candle.open:
+            legs = ((Side.BUY, candle.low), (Side.SELL, candle.high))
+        else:
+            legs = ((Side.SELL, candle.high), (Side.BUY, candle.low))
+        for side, extreme in legs:
+            budget = self._sweep(side, extreme, candle.open, budget, reports)
+        self.last_price = candle.close
+        return reports
+
+    def on_trade(self, ts_ms: int, price: Decimal, qty: Decimal) -> list[OrderUpdate]:
+        """Advance the market by one trade; return the fill reports it caused."""
+        self.events += 1
+        self.ts_ms = ts_ms
+        reports: list[OrderUpdate] = []
+        budget = (
+            None if self.config.max_fill_fraction is None else qty * self.config.max_fill_fraction
+        )
+        budget = self._sweep(Side.BUY, price, price, budget, reports)
+        self._sweep(Side.SELL, price, price, budget, reports)
+        self.last_price = price
+        return reports
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _sweep(
+        self,
+        side: Side,
+        extreme: Decimal,
+        open_price: Decimal,
+        budget: Decimal | None,
+        reports: list[OrderUpdate],
+    ) -> Decimal | None:
+        """Fill resting ``side`` orders the path reaches on its way to ``extreme``."""
+        if side is Side.BUY:
+            hit = [
+                o
+                for o in self.resting.values()
+                if o.request.side is Side.BUY
+                and o.request.price >= extreme
+                and o.eligible_from < self.events
+            ]
+            hit.sort(key=lambda o: (-o.request.price, o.order_id))  # reached top-down
+        else:
+            hit = [
+                o
+                for o in self.resting.values()
+                if o.request.side is Side.SELL
+                and o.request.price <= extreme
+                and o.eligible_from < self.events
+            ]
+            hit.sort(key=lambda o: (o.request.price, o.order_id))  # reached bottom-up
+        for order in hit:
+            if budget is not None and budget <= 0:
+                break
+            limit = order.request.price
+            gapped = open_price < limit if side is Side.BUY else open_price > limit
+            price = open_price if gapped else limit
+            qty = order.request.qty - order.filled
+            if budget is not None:
+                qty = min(qty, budget)
+                if self.config.qty_step is not None:
+                    qty = floor_to(qty, self.config.qty_step)
+                if qty <= 0:
+                    break
+                budget -= qty
+            reports.append(self._fill(order, qty, price, Liquidity.MAKER))
+        return budget
+
+    def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, liq: Liquidity) -> OrderUpdate:
+        request = order.request
+        value = qty * price
+        rate = self.config.maker_fee if liq is Liquidity.MAKER else self.config.taker_fee
+        fee = value * rate
+        base, quote = self.base, self.quote
+        self._release(order, quote if request.side is Side.BUY else base, qty * order.lock_per_unit)
+        if request.side is Side.BUY:
+            self.free[quote] -= value + fee
+            self.free[base] += qty
+        else:
+            self.free[base] -= qty
+            self.free[quote] += value - fee
+        order.filled += qty
+        order.quote += value
+        order.fee += fee
+        if order.filled == request.qty:
+            order.status = OrderStatus.FILLED
+            self._unrest(order)
+        else:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        report = self._report(order, qty, price, fee, liq)
+        self.fills.append(report)
+        return report
+
+    def _lock(self, order: SimOrder, price: Decimal) -> str:
+        """Reserve what a spot order needs; return a reject reason, or "" when it fits.
+
+        A buy reserves its value at ``price`` plus the larger fee rate; a sell its quantity.
+        """
+        if not self.config.spot:
+            return ""
+        request = order.request
+        if request.side is Side.BUY:
+            per_unit = price * (1 + max(self.config.maker_fee, self.config.taker_fee))
+            asset = self.quote
+        else:
+            per_unit = Decimal(1)
+            asset = self.base
+        need = request.qty * per_unit
+        if self.free[asset] < need:
+            return f"insufficient balance: {asset} free {self.free[asset]}, needed {need}"
+        self.free[asset] -= need
+        self.locked[asset] += need
+        order.locked = need
+        order.lock_per_unit = per_unit
+        return ""
+
+    def _release(self, order: SimOrder, asset: str, amount: Decimal) -> None:
+        amount = min(amount, order.locked)
+        if amount:
+            order.locked -= amount
+            self.locked[asset] -= amount
+            self.free[asset] += amount
+
+    def _rest(self, order: SimOrder) -> None:
+        self.resting[order.request.client_order_id] = order
+        self._refresh_best()
+
+    def _unrest(self, order: SimOrder) -> None:
+        if self.resting.pop(order.request.client_order_id, None) is not None:
+            asset = self.quote if order.request.side is Side.BUY else self.base
+            self._release(order, asset, order.locked)
+            self._refresh_best()
+
+    def _refresh_best(self) -> None:
+        buys = [o.request.price for o in self.resting.values() if o.request.side is Side.BUY]
+        sells = [o.request.price for o in self.resting.values() if o.request.side is Side.SELL]
+        self._best_buy = max(buys) if buys else None
+        self._best_sell = min(sells) if sells else None
+
+    def _snapshot(self, order: SimOrder) -> OrderUpdate:
+        return self._report(order)
+
+    def _report(
+        self,
+        order: SimOrder,
+        last_qty: Decimal = ZERO,
+        last_price: Decimal = ZERO,
+        last_fee: Decimal = ZERO,
+        liquidity: Liquidity | None = None,
+        reason: str = "",
+        post_only: bool = False,
+    ) -> OrderUpdate:
+        request = order.request
+        return OrderUpdate(
+            symbol=request.symbol,
+            order_id=order.order_id,
+            client_order_id=request.client_order_id,
+            side=request.side,
+            status=order.status,
+            price=request.price,
+            qty=request.qty,
+            cum_filled_qty=order.filled,
+            cum_quote_qty=order.quote,
+            cum_fee=order.fee,
+            last_fill_price=last_price,
+            last_fill_qty=last_qty,
+            last_fee=last_fee,
+            trade_id=f"{order.order_id}-{order.filled}" if last_qty else "",
+            liquidity=liquidity,
+            ts_ms=self.ts_ms,
+            reject_reason=reason,
+            post_only_reject=post_only,
+        )

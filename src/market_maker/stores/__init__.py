@@ -1,0 +1,1 @@
+"""Persistence of the bot state behind one interface."""
