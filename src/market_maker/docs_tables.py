@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from market_maker.config.app import AppConfig, InstrumentConfig
+from market_maker.config.app import AppConfig, BacktestConfig, InstrumentConfig
 from market_maker.slots.machine import EVENT_MEANINGS, TRANSITIONS
 from market_maker.strategy.config import GridConfig
 
@@ -45,10 +45,11 @@ def config_reference() -> str:
         ("", AppConfig),
         ("instrument.", InstrumentConfig),
         ("grid.", GridConfig),
+        ("backtest.", BacktestConfig),
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
-            if prefix == "" and name in ("instrument", "grid"):
+            if prefix == "" and name in ("instrument", "grid", "backtest"):
                 continue
             desc = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{prefix}{name}` | {_fmt_default(model, name)} | {desc} |")
