@@ -315,3 +315,14 @@ def test_failed_cancel_can_be_resent(book: SlotBook, ledger: OrderLedger) -> Non
     assert slot.order is not None and not slot.order.cancel_requested
     assert slot.status is SlotStatus.LOCKED
     assert book.record_cancel_failed(L) == slot  # nothing to clear: unchanged
+
+
+def test_prune_keeps_slots_waiting_out_post_only_rejects(
+    book: SlotBook, ledger: OrderLedger
+) -> None:
+    ledger.last_price = Decimal(99)
+    action = place(book)
+    assert action.place
+    book.apply_update(ledger.place(action.place))  # post-only reject
+    assert book.slots[L].post_only_fail_count == 1
+    assert book.prune() == 0 and L in book.slots

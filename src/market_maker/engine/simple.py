@@ -28,8 +28,13 @@ from market_maker.slots.book import SlotBook
 from market_maker.state.model import GridState
 from market_maker.stores.base import Store
 from market_maker.strategy.decide import Decision, decide
+from market_maker.strategy.target import TargetState
 
 log = logging.getLogger(__name__)
+
+PRUNE_ABOVE = 64
+"""Slots the book may hold before finished FREE, empty slots are dropped (to keep decisions
+fast); their orders stay findable in the book's retired records."""
 
 MAX_ROUNDS = 4
 """Decisions per price update at most (each round executes the previous one's actions)."""
@@ -55,6 +60,7 @@ class SimpleEngine:
         *,
         observer: EngineObserver | None = None,
         checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
+        always_decide: bool = False,
     ) -> None:
         self.config = config
         self.grid = config.grid
@@ -70,7 +76,10 @@ class SimpleEngine:
         self.orders_canceled = 0
         self.running = False
         self._atr_matters = self.grid.dynamic_interval or bool(self.grid.volatility_size_k)
-        self._dirty = True
+        self._always_decide = always_decide
+        self._dirty = True  # something other than the price changed since the last decision
+        self._stable: TargetState | None = None  # last quiescent target, with its band
+        self.decisions = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -115,11 +124,25 @@ class SimpleEngine:
         state.last_update_ms = update.ts_ms
         if not self.running:
             return
+        stable = self._stable
+        if (
+            not self._dirty
+            and stable is not None
+            and not self._always_decide
+            and stable.is_stable_at(update.price)
+        ):
+            return  # provably the same decision as last time, which needed no action
         for _ in range(MAX_ROUNDS):
+            self._dirty = False
             decision = self._decide(update.price)
             if not decision.actions:
-                break
+                self._stable = decision.target
+                book = self.state.book
+                if len(book) > PRUNE_ABOVE:
+                    book.prune(keep=[o.level for o in decision.target.orders])
+                return
             self._execute(decision)
+        self._stable = None
 
     def on_order_update(self, update: OrderUpdate) -> None:
         """Book an exchange report."""
@@ -163,6 +186,7 @@ class SimpleEngine:
                 self.on_order_update(found)
 
     def _decide(self, price: Decimal) -> Decision:
+        self.decisions += 1
         state = self.state
         decision = decide(
             price=price,

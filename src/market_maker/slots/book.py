@@ -313,13 +313,17 @@ class SlotBook:
     def prune(self, keep: Iterable[Decimal] = ()) -> int:
         """Drop FREE slots with no position (their history lives in the retired orders).
 
-        Levels in ``keep`` stay. Returns how many slots were dropped.
+        Levels in ``keep`` stay, and so do slots waiting out post-only rejects. Returns how
+        many slots were dropped.
         """
         keep_set = set(keep)
         drop = [
             s
             for s in self.slots.values()
-            if s.status is SlotStatus.FREE and not s.position_qty and s.level not in keep_set
+            if s.status is SlotStatus.FREE
+            and not s.position_qty
+            and not s.post_only_fail_count
+            and s.level not in keep_set
         ]
         for slot in drop:
             if slot.order is not None:

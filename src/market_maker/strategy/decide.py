@@ -10,7 +10,6 @@ from market_maker.slots.book import SlotBook
 from market_maker.strategy.config import GridConfig
 from market_maker.strategy.diff import diff_target
 from market_maker.strategy.interval import effective_interval
-from market_maker.strategy.lattice import Lattice
 from market_maker.strategy.target import TargetState, compute_target
 
 
@@ -66,7 +65,7 @@ def decide(
         risk=risk,
         atr=atr,
     )
-    tolerance = config.requote_tolerance * Lattice(anchor, interval, config.spacing).step(price)
+    tolerance = config.requote_tolerance * target.step
     actions = diff_target(
         target,
         book.slots,

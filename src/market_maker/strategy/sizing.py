@@ -19,6 +19,8 @@ def order_size(
     ``max(0.1, 1 - k * atr / price)``. The caller checks ``instrument.is_tradeable``.
     """
     if config.order_qty is not None:
+        if not config.volatility_size_k or atr is None:
+            return instrument.round_qty(config.order_qty)
         qty = config.order_qty
     else:
         assert config.order_notional is not None

@@ -9,9 +9,10 @@ converge by themselves.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from market_maker.domain.decimals import ONE, ZERO
-from market_maker.domain.enums import GridMode, OrderRole, RiskState, Side
+from market_maker.domain.enums import GridMode, OrderRole, RiskState, Side, Spacing
 from market_maker.domain.instrument import Instrument
 from market_maker.slots.model import Slot
 from market_maker.strategy.config import GridConfig, HaltedClosingPolicy
@@ -54,6 +55,10 @@ class TargetState:
         interval: Effective interval (config unit).
         step: Absolute price distance of one interval at the center.
         orders: Target orders: closes by level, then buys and sells nearest first.
+        stable_low: While nothing but the price changes, the target is the same for every
+            price strictly between ``stable_low`` and ``stable_high`` (engines skip
+            re-deciding there).
+        stable_high: See ``stable_low``.
     """
 
     price: Decimal
@@ -63,6 +68,12 @@ class TargetState:
     interval: Decimal
     step: Decimal
     orders: tuple[TargetOrder, ...]
+    stable_low: Decimal
+    stable_high: Decimal
+
+    def is_stable_at(self, price: Decimal) -> bool:
+        """True when ``price`` gives this same target (all else unchanged)."""
+        return self.stable_low < price < self.stable_high
 
 
 def inventory_ratio(inventory: Decimal, config: GridConfig) -> Decimal:
@@ -78,6 +89,52 @@ def skewed_price(price: Decimal, inventory: Decimal, config: GridConfig) -> Deci
     return price * (ONE - config.skew_factor * inventory_ratio(inventory, config))
 
 
+_BAND_MARGIN = Decimal("1e-18")
+"""Relative shrink of band edges computed by division, so rounding never widens the band."""
+
+
+class _Band:
+    """Open price interval in which the decision is invariant; narrowed as it is computed."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self, low: Decimal, high: Decimal) -> None:
+        self.low, self.high = low, high
+
+    def above(self, edge: Decimal) -> None:
+        """The price must stay above ``edge``."""
+        self.low = max(self.low, edge)
+
+    def below(self, edge: Decimal) -> None:
+        """The price must stay below ``edge``."""
+        self.high = min(self.high, edge)
+
+    def pin(self, price: Decimal) -> None:
+        """No other price gives the same decision: the band becomes empty."""
+        self.low = self.high = price
+
+
+def _center_band(
+    lattice: Lattice, center_index: int, price: Decimal, skewed: Decimal, spacing: Spacing
+) -> _Band:
+    """Prices whose skewed price stays in the center's lattice cell."""
+    if spacing is Spacing.ARITHMETIC:
+        half = lattice.interval / 2
+        center = lattice.level(center_index)
+        low, high = center - half, center + half
+    else:
+        root = (ONE + lattice.interval).sqrt()
+        center = lattice.level(center_index)
+        low, high = center / root, center * root
+    if skewed != price:  # back from skewed price to price: price = skewed / factor
+        factor = skewed / price
+        low, high = low / factor, high / factor
+    if skewed != price or spacing is Spacing.GEOMETRIC:
+        low *= ONE + _BAND_MARGIN
+        high *= ONE - _BAND_MARGIN
+    return _Band(low, high)
+
+
 def _closing_order(
     slot: Slot,
     price: Decimal,
@@ -85,17 +142,31 @@ def _closing_order(
     lattice: Lattice,
     config: GridConfig,
     instrument: Instrument,
+    band: _Band,
 ) -> TargetOrder | None:
     entry = slot.entry_price
     assert entry is not None
     qty = instrument.round_qty(abs(slot.position_qty))
+    gap = max(buffer, instrument.tick_size)
     if slot.position_qty > 0:
         side = Side.SELL
         # Never below the take-profit, never at or through the market.
-        raw = max(lattice.above(entry), price + max(buffer, instrument.tick_size))
+        take_profit = lattice.above(entry)
+        if price + gap <= take_profit:
+            raw = take_profit
+            band.below(take_profit - gap)
+        else:
+            raw = price + gap
+            band.pin(price)  # the price itself sets the order price: re-decide each time
     else:
         side = Side.BUY
-        raw = min(lattice.below(entry), price - max(buffer, instrument.tick_size))
+        take_profit = lattice.below(entry)
+        if price - gap >= take_profit:
+            raw = take_profit
+            band.above(take_profit + gap)
+        else:
+            raw = price - gap
+            band.pin(price)
     order_price = instrument.round_price(side, raw)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
         return None  # dust: held until a later fill makes it tradeable
@@ -114,30 +185,54 @@ class _Grid:
     config: GridConfig
     instrument: Instrument
     atr: Decimal | None
+    band: _Band
+
+
+@lru_cache(maxsize=8192)
+def _window(
+    lattice: Lattice, instrument: Instrument, side: Side, center_index: int, window: int
+) -> tuple[tuple[Decimal, Decimal], ...]:
+    """(slot level, order price) of each level of one side's window, nearest first.
+
+    Pure and memoised: it depends only on the lattice and the center, which stay the same
+    for many decisions in a row.
+    """
+    direction = -side.sign  # buys below the center, sells above
+    out: list[tuple[Decimal, Decimal]] = []
+    seen: set[Decimal] = set()
+    for i in range(1, window + 1):
+        raw = lattice.level(center_index + direction * i)
+        level = instrument.round_price_nearest(raw)  # the slot key: same for either side
+        if level <= 0 or level in seen:
+            continue
+        seen.add(level)
+        out.append((level, instrument.round_price(side, raw)))  # buys down, sells up
+    return tuple(out)
 
 
 def _opening_orders(side: Side, committed: Decimal, grid: _Grid) -> list[TargetOrder]:
     config, instrument, slots, price = grid.config, grid.instrument, grid.slots, grid.price
     window = config.buy_window if side is Side.BUY else config.sell_window
-    direction = -side.sign  # buys below the center, sells above
+    buffer, band, is_buy = grid.buffer, grid.band, side is Side.BUY
     orders: list[TargetOrder] = []
-    seen: set[Decimal] = set()
-    for i in range(1, window + 1):
-        raw = grid.lattice.level(grid.center_index + direction * i)
-        level = instrument.round_price_nearest(raw)  # the slot key: same for either side
-        if level <= 0 or level in seen:
+    for level, order_price in _window(grid.lattice, instrument, side, grid.center_index, window):
+        inside_buffer = (price - order_price) * side.sign < buffer
+        # Keep the band on this side of the edge, where the level's fate stays the same.
+        edge = order_price + buffer if is_buy else order_price - buffer
+        if is_buy != inside_buffer:
+            band.above(edge)
+        else:
+            band.below(edge)
+        if inside_buffer:
             continue
-        seen.add(level)
-        order_price = instrument.round_price(side, raw)  # buys down, sells up: never crosses
-        if (price - order_price) * side.sign < grid.buffer:
-            continue  # inside the safety buffer
         slot = slots.get(level)
-        existing = slot.active_order if slot is not None else None
+        existing = None
         if slot is not None:
             if slot.position_qty:
                 continue  # the slot's one order is its closing order
             if slot.post_only_fail_count >= config.max_post_only_retries:
                 continue
+            existing = slot.active_order
         qty = order_size(config, instrument, order_price, grid.atr)
         if not instrument.is_tradeable(order_price, qty):
             continue
@@ -186,14 +281,15 @@ def compute_target(
     center_index = lattice.nearest_index(skewed)
     center = lattice.level(center_index)
     step = lattice.step(center)
-    buffer = config.safety_buffer * lattice.step(price)
+    buffer = config.safety_buffer * step
+    band = _center_band(lattice, center_index, price, skewed, config.spacing)
 
     closes: list[TargetOrder] = []
     if risk is not RiskState.HALTED or config.halted_closing_orders is HaltedClosingPolicy.KEEP:
         for level in sorted(slots):
             slot = slots[level]
             if slot.position_qty:
-                order = _closing_order(slot, price, buffer, lattice, config, instrument)
+                order = _closing_order(slot, price, buffer, lattice, config, instrument, band)
                 if order is not None:
                     closes.append(order)
 
@@ -214,10 +310,20 @@ def compute_target(
                     long_exposure += resting.remaining_qty
                 else:
                     short_exposure += resting.remaining_qty
-        grid = _Grid(price, center_index, buffer, slots, lattice, config, instrument, atr)
+        grid = _Grid(price, center_index, buffer, slots, lattice, config, instrument, atr, band)
         if config.mode in (GridMode.LONG, GridMode.NEUTRAL):
             openings += _opening_orders(Side.BUY, long_exposure, grid)
         if config.mode in (GridMode.SHORT, GridMode.NEUTRAL):
             openings += _opening_orders(Side.SELL, short_exposure, grid)
 
-    return TargetState(price, skewed, center, center_index, interval, step, (*closes, *openings))
+    return TargetState(
+        price,
+        skewed,
+        center,
+        center_index,
+        interval,
+        step,
+        (*closes, *openings),
+        band.low,
+        band.high,
+    )
