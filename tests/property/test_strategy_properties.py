@@ -219,7 +219,7 @@ class StepCheck:
         price = tick.price
         target = decision.target
         lattice = Lattice(decision.anchor, target.interval, config.spacing)
-        buffer = config.safety_buffer * lattice.step(price)
+        buffer = config.safety_buffer * view.decision.target.step  # the interval at the center
         places = [a for a in decision.actions if a.kind is ActionKind.PLACE]
 
         for action in places:

@@ -1,0 +1,340 @@
+"""Load OHLCV candles from CSV, Feather or Parquet, checking every row.
+
+Formats, chosen by the file's extension:
+
+- ``.csv`` (and ``.csv.gz``): the header is exactly ``timestamp_ms,open,high,low,close,volume``;
+  ``timestamp_ms`` is the candle's open time in milliseconds since the epoch (UTC). Values
+  are parsed from the text straight into ``Decimal``.
+- ``.feather`` and ``.parquet``: freqtrade's layout, a ``date`` timestamp column (the open
+  time; freqtrade writes ``datetime64[ns, UTC]``) and ``open, high, low, close, volume``
+  float64 columns. Each float becomes ``Decimal(str(x))``: its shortest repr, which is the
+  decimal the exchange sent (``95505.4`` stays ``Decimal("95505.4")``, while
+  ``Decimal(95505.4)`` would carry the binary approximation's 40-odd digits). Integer and
+  decimal-string columns are exact too; a float32 value converts through its float64 repr.
+  Any timestamp unit works; the open time must be a whole millisecond.
+
+The bar length is inferred as the most common step between consecutive timestamps. Every
+bad row is reported with its file and line (``"row N"`` for Feather and Parquet); the
+loader collects them all before failing with a ``DataError``.
+"""
+
+import bisect
+import itertools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from market_maker.data.columnar import read_columnar_rows
+from market_maker.data.fields import (
+    RowError,
+    file_problem,
+    format_ms,
+    open_csv,
+    parse_decimal_text,
+    parse_int_text,
+    to_decimal_value,
+)
+from market_maker.data.problems import FIX_ROWS, DataError, DataProblem
+from market_maker.domain.market import Candle
+
+CSV_HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
+"""The exact header of a candle CSV file."""
+
+COLUMNAR_COLUMNS = ("date", "open", "high", "low", "close", "volume")
+"""The columns a Feather or Parquet candle file must have (freqtrade's layout)."""
+
+MIN_CANDLES = 2
+"""A series needs at least two candles, so that its interval can be inferred."""
+
+_FIX_ROWS = f"{FIX_ROWS} (gaps: --allow-gaps)"
+_FORMATS = (".csv", ".csv.gz", ".feather", ".parquet")
+_ZERO = Decimal(0)
+
+# A parsed row: (line, open_time_ms, open, high, low, close, volume).
+_Row = tuple[int, int, Decimal, Decimal, Decimal, Decimal, Decimal]
+# Turns a line (CSV) or row (Feather, Parquet) number into the text a problem shows.
+_Label = Callable[[int], str]
+
+
+@dataclass(frozen=True, slots=True)
+class CandleSeries:
+    """Candles of one symbol, in time order, evenly spaced (unless gaps were allowed).
+
+    Attributes:
+        symbol: Unified symbol, as the caller named it (the files do not say).
+        interval_s: Bar length in seconds, the most common step between timestamps.
+        candles: The candles, strictly increasing in ``open_time_ms``.
+        source: Where they came from (the file path, as given).
+        skipped: The bad rows dropped because ``skip_bad_rows`` was set, in file order.
+    """
+
+    symbol: str
+    interval_s: int
+    candles: tuple[Candle, ...]
+    source: str
+    skipped: tuple[DataProblem, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.candles)
+
+
+def load_candles(
+    path: Path | str, *, symbol: str, skip_bad_rows: bool = False, allow_gaps: bool = False
+) -> CandleSeries:
+    """Load and check a candle file.
+
+    Args:
+        path: A ``.csv``, ``.csv.gz``, ``.feather`` or ``.parquet`` file.
+        symbol: The unified symbol the candles are for (e.g. ``"BTC/USDT"``).
+        skip_bad_rows: Drop bad rows (bad values, a timestamp that is not after the previous
+            candle's, or one off the interval grid) and list them in ``skipped``, instead of
+            failing.
+        allow_gaps: Accept missing candles. Gaps are never skipped: without this flag they
+            fail the load, including gaps left by dropping bad rows.
+
+    Returns:
+        The candles with the inferred interval.
+
+    Raises:
+        DataError: The file cannot be read, its header or columns are wrong, it has bad
+            rows (unless skipped) or gaps (unless allowed), or fewer than two candles remain.
+    """
+    path = Path(path)
+    file = str(path)
+    suffix = next((s for s in _FORMATS if path.name.lower().endswith(s)), None)
+    if suffix is None:
+        raise file_problem(
+            file,
+            f"unknown candle file type: expected one of {', '.join(_FORMATS)}",
+            "convert the file to CSV with the header " + ",".join(CSV_HEADER),
+        )
+    rows: list[_Row] = []
+    bad: list[tuple[int, str]] = []
+    if suffix in {".csv", ".csv.gz"}:
+        with open_csv(path, (CSV_HEADER,)) as (_, numbered):
+            for line, fields in numbered:
+                try:
+                    rows.append((line, *_parse_csv_fields(fields)))
+                except RowError as exc:
+                    bad.append((line, str(exc)))
+        label: _Label = str
+    else:
+        for row_number, values in read_columnar_rows(path, suffix, COLUMNAR_COLUMNS):
+            try:
+                rows.append((row_number, *_parse_columnar_values(values)))
+            except RowError as exc:
+                bad.append((row_number, str(exc)))
+        label = _row_label
+    return _assemble(
+        rows, bad, symbol=symbol, file=file, label=label, skip=skip_bad_rows, gaps=allow_gaps
+    )
+
+
+def _row_label(row_number: int) -> str:
+    return f"row {row_number}"
+
+
+def _parse_csv_fields(fields: list[str]) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    # The fast path parses without naming fields; only a bad row takes the slow path, which
+    # finds the exact field and says what is wrong with it.
+    if len(fields) != len(CSV_HEADER):
+        raise RowError(
+            f"expected {len(CSV_HEADER)} fields ({','.join(CSV_HEADER)}), found {len(fields)}"
+        )
+    try:
+        ts_ms = int(fields[0])
+        open_, high, low, close, volume = map(Decimal, fields[1:])
+        good = (
+            ts_ms >= 0
+            and open_.is_finite()
+            and high.is_finite()
+            and low.is_finite()
+            and close.is_finite()
+            and volume.is_finite()
+        )
+    except (ValueError, ArithmeticError):
+        good = False
+    if not good:
+        ts_ms = parse_int_text(fields[0], "timestamp_ms")
+        open_, high, low, close, volume = (
+            parse_decimal_text(text, name)
+            for text, name in zip(fields[1:], CSV_HEADER[1:], strict=True)
+        )
+    _check_ohlcv(open_, high, low, close, volume)
+    return ts_ms, open_, high, low, close, volume
+
+
+def _parse_columnar_values(
+    values: tuple[object, ...],
+) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    date_ns = values[0]
+    if not isinstance(date_ns, int):
+        kind = "empty" if date_ns is None else f"{date_ns!r}, not a timestamp"
+        raise RowError(f"date is {kind}: expected the candle's open time")
+    if date_ns < 0 or date_ns % 1_000_000:
+        raise RowError(f"date: expected a whole millisecond after 1970, found {date_ns} ns")
+    try:  # fast path: floats via their shortest repr; anything odd takes the slow path
+        open_, high, low, close, volume = map(Decimal, map(repr, values[1:]))
+        good = (
+            open_.is_finite()
+            and high.is_finite()
+            and low.is_finite()
+            and close.is_finite()
+            and volume.is_finite()
+        )
+    except ArithmeticError:
+        good = False
+    if not good:
+        open_, high, low, close, volume = (
+            to_decimal_value(value, name)
+            for value, name in zip(values[1:], COLUMNAR_COLUMNS[1:], strict=True)
+        )
+    _check_ohlcv(open_, high, low, close, volume)
+    return date_ns // 1_000_000, open_, high, low, close, volume
+
+
+def _check_ohlcv(open_: Decimal, high: Decimal, low: Decimal, close: Decimal, vol: Decimal) -> None:
+    if _ZERO < low <= open_ <= high and low <= close <= high and vol >= _ZERO:
+        return  # the common case; the checks below name what is wrong
+    for name, price in (("open", open_), ("high", high), ("low", low), ("close", close)):
+        if price <= _ZERO:
+            raise RowError(f"{name}: expected a positive price, found {price}")
+    if vol < _ZERO:
+        raise RowError(f"volume: expected zero or more, found {vol}")
+    if high < low:
+        raise RowError(f"high {high} is below low {low}")
+    for name, price in (("open", open_), ("close", close)):
+        if not low <= price <= high:
+            raise RowError(f"{name} {price} is outside [low {low}, high {high}]")
+
+
+def _assemble(
+    parsed: list[_Row],
+    bad: list[tuple[int, str]],
+    *,
+    symbol: str,
+    file: str,
+    label: _Label,
+    skip: bool,
+    gaps: bool,
+) -> CandleSeries:
+    """Order, interval, grid and gap checks over the rows whose values were good."""
+    rows = _increasing(parsed, bad)
+    if len(rows) < MIN_CANDLES:
+        raise _too_few(file, label, bad, skip, len(rows))
+    interval_ms = _infer_interval_ms(rows, file)
+    rows = _on_grid(rows, interval_ms, bad)
+    if len(rows) < MIN_CANDLES:
+        raise _too_few(file, label, bad, skip, len(rows))
+    # Without skipping, a gap where a bad row stands is that row's problem, not a gap.
+    missing = [] if gaps else _gaps(rows, interval_ms, label, [] if skip else bad)
+    if missing or (bad and not skip):
+        fatal = sorted(missing if skip else missing + bad)
+        problems = [DataProblem(file, label(line), message) for line, message in fatal]
+        raise DataError(problems, _fix(bad_rows=bool(bad) and not skip, skipped=len(bad)))
+    skipped = tuple(DataProblem(file, label(line), message) for line, message in sorted(bad))
+    interval_s = interval_ms // 1000
+    candles = tuple(
+        Candle(symbol, ts, interval_s, open_, high, low, close, volume)
+        for _, ts, open_, high, low, close, volume in rows
+    )
+    return CandleSeries(symbol, interval_s, candles, file, skipped)
+
+
+def _increasing(parsed: list[_Row], bad: list[tuple[int, str]]) -> list[_Row]:
+    kept: list[_Row] = []
+    for row in parsed:
+        if kept and row[1] <= kept[-1][1]:
+            previous = kept[-1]
+            relation = "the same as" if row[1] == previous[1] else "before"
+            bad.append(
+                (
+                    row[0],
+                    f"open time {format_ms(row[1])} is {relation} the previous candle's "
+                    f"{format_ms(previous[1])}: expected increasing open times",
+                )
+            )
+            continue
+        kept.append(row)
+    return kept
+
+
+def _infer_interval_ms(rows: list[_Row], file: str) -> int:
+    steps = Counter(b[1] - a[1] for a, b in itertools.pairwise(rows))
+    interval_ms = min(steps.items(), key=lambda item: (-item[1], item[0]))[0]
+    if interval_ms % 1000:
+        hint = " (do the timestamps hold seconds instead of milliseconds?)" * (interval_ms < 1000)
+        raise file_problem(
+            file,
+            f"the most common step between timestamps is {interval_ms} ms: expected a whole "
+            f"number of seconds{hint}",
+            "write timestamp_ms as milliseconds since the epoch, UTC",
+        )
+    return interval_ms
+
+
+def _on_grid(rows: list[_Row], interval_ms: int, bad: list[tuple[int, str]]) -> list[_Row]:
+    phase = Counter(row[1] % interval_ms for row in rows).most_common(1)[0][0]
+    kept: list[_Row] = []
+    for row in rows:
+        if row[1] % interval_ms != phase:
+            bad.append(
+                (
+                    row[0],
+                    f"open time {format_ms(row[1])} is off the {interval_ms // 1000} s grid "
+                    f"of the other candles (expected a multiple of {interval_ms} ms"
+                    f"{f' plus {phase}' if phase else ''})",
+                )
+            )
+            continue
+        kept.append(row)
+    return kept
+
+
+def _gaps(
+    rows: list[_Row], interval_ms: int, label: _Label, bad: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    bad_lines = sorted(line for line, _ in bad)
+    found = []
+    for previous, row in itertools.pairwise(rows):
+        step = row[1] - previous[1]
+        if step == interval_ms:
+            continue
+        if bisect.bisect(bad_lines, row[0]) == bisect.bisect(bad_lines, previous[0]):
+            missing = step // interval_ms - 1
+            found.append(
+                (
+                    row[0],
+                    f"gap: {missing} candle(s) missing after {_where(label, previous[0])}: "
+                    f"expected "
+                    f"{format_ms(previous[1] + interval_ms)}, found {format_ms(row[1])}",
+                )
+            )
+    return found
+
+
+def _where(label: _Label, line: int) -> str:
+    text = label(line)
+    return f"line {text}" if text.isdigit() else text
+
+
+def _too_few(
+    file: str, label: _Label, bad: list[tuple[int, str]], skip: bool, count: int
+) -> DataError:
+    problems = [] if skip else [DataProblem(file, label(line), m) for line, m in sorted(bad)]
+    dropped = f" ({len(bad)} bad row(s) not counted)" if bad else ""
+    problems.append(
+        DataProblem(
+            file, "", f"expected at least {MIN_CANDLES} good candles{dropped}, found {count}"
+        )
+    )
+    return DataError(problems, _FIX_ROWS if bad else "add candle rows to the file")
+
+
+def _fix(*, bad_rows: bool, skipped: int) -> str:
+    if bad_rows:
+        return _FIX_ROWS
+    note = f" ({skipped} bad row(s) were dropped, which may have left gaps)" if skipped else ""
+    return f"fill the gaps, or pass --allow-gaps to accept missing candles{note}"
