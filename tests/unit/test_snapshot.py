@@ -29,7 +29,7 @@ from market_maker.state.model import GridState
 
 SYMBOL = "BTC/USDT"
 BOT = "snap1"
-RUNBOOK = "see the crash recovery runbook"
+RUNBOOK = "see docs/operations_guide.md#crash-recovery"
 OUTCOMES = ["pending", "new", "partial", "filled", "canceled"]
 
 
@@ -237,14 +237,14 @@ def test_any_field_change_is_detected(mutate: Callable[[state_pb2.State], None])
 def test_missing_checksum_is_refused() -> None:
     msg = state_pb2.State.FromString(SAMPLE)
     msg.checksum = ""
-    with pytest.raises(StateIntegrityError, match=r"no checksum.*crash recovery runbook"):
+    with pytest.raises(StateIntegrityError, match=r"no checksum.*crash-recovery"):
         snapshot.load(msg.SerializeToString(deterministic=True))
     with pytest.raises(StateIntegrityError, match="no checksum"):
         snapshot.load(b"")
 
 
 def test_garbage_is_refused() -> None:
-    with pytest.raises(StateIntegrityError, match=r"does not decode as a State.*runbook"):
+    with pytest.raises(StateIntegrityError, match=r"does not decode as a State.*crash-recovery"):
         snapshot.load(b"\xff\xfe this is not a protobuf message")
 
 

@@ -100,8 +100,9 @@ class SimpleEngine:
         self.resolve_pending()
 
     def stop(self) -> None:
-        """Stop deciding and checkpoint."""
+        """Stop deciding and checkpoint (a new version: price, time and ATR moved on)."""
         self.running = False
+        self.state.version += 1
         self._save()
 
     # -- events ----------------------------------------------------------------------------

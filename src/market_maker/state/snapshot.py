@@ -19,7 +19,10 @@ from market_maker.pb import state_pb2
 from market_maker.state.convert import state_from_pb, state_to_pb
 from market_maker.state.model import GridState
 
-_REFUSE = "refusing to start from a tampered or corrupted state; see the crash recovery runbook"
+_REFUSE = (
+    "refusing to start from a tampered or corrupted state; "
+    "see docs/operations_guide.md#crash-recovery"
+)
 
 
 def compute_checksum(msg: state_pb2.State) -> str:
