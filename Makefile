@@ -29,6 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(BIN)/pytest --cov --cov-report=term -q
 	$(BIN)/coverage report --include='$(CORE)' --fail-under=95
 

@@ -73,6 +73,8 @@ def run_backtest(
     checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
     progress: Callable[[int], None] | None = None,
     progress_every: int = 2048,
+    start_index: int = 0,
+    always_decide: bool = False,
 ) -> BacktestResult:
     """Run ``config`` over ``candles`` and return the result.
 
@@ -84,9 +86,17 @@ def run_backtest(
         checkpoint: When the engine saves its state.
         progress: Called with the number of candles done, every ``progress_every``.
         progress_every: Candles between progress calls.
+        start_index: Resume after a crash: ``exchange`` already processed
+            ``candles[:start_index]``; the engine restarts from ``store`` and first decides
+            at the close of the last processed candle, as a restarted bot decides at the
+            current price.
+        always_decide: Decide on every candle instead of skipping provably unchanged
+            decisions (for tests that prove the skipping exact).
     """
-    if not candles:
-        raise ValueError("a backtest needs at least one candle")
+    if not 0 <= start_index < len(candles):
+        raise ValueError(f"start_index {start_index} is outside the {len(candles)} candles")
+    resume_from = candles[start_index - 1] if start_index else None
+    candles = candles[start_index:]
     exchange = exchange or simulated_exchange(config)
     base, quote = exchange.base, exchange.quote
     initial = {quote: exchange.total(quote), base: exchange.total(base)}
@@ -99,8 +109,13 @@ def run_backtest(
         store if store is not None else _memory_store(),
         observer=recorder,
         checkpoint=checkpoint,
+        always_decide=always_decide,
     )
     engine.start()
+    if resume_from is not None:
+        engine.on_price_update(
+            PriceUpdate(config.symbol, resume_from.close, resume_from.open_time_ms)
+        )
     symbol = config.symbol
     sample_every = config.backtest.equity_sample_every
     curve: list[EquityPoint] = []
@@ -175,6 +190,7 @@ def run_backtest(
         events_per_s=len(candles) / elapsed if elapsed > 0 else 0.0,
     )
     return BacktestResult(
+        extra={"decisions": engine.decisions},
         summary=summary,
         fills=recorder.fills,
         equity_curve=curve,

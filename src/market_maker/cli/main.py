@@ -22,7 +22,12 @@ from rich.text import Text
 
 from market_maker import __version__
 from market_maker.config.app import AppConfig
-from market_maker.config.loader import ConfigError, default_config_path, load_config
+from market_maker.config.loader import (
+    ConfigError,
+    default_backtest_config_path,
+    default_config_path,
+    load_config,
+)
 from market_maker.domain.decimals import decimal_to_str
 from market_maker.domain.errors import MarketMakerError
 
@@ -102,6 +107,54 @@ def demo(
     from market_maker.cli.demo import run_demo
 
     run_demo(app_config, steps, Console())
+
+
+@app.command()
+def backtest(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Configuration file; defaults to the packaged backtest example.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Candles (.csv, .csv.gz, .feather, .parquet); defaults to the bundled sample.",
+            show_default=False,
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.", show_default=False)
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Write the HTML report here.", show_default=False)
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Drop bad data rows instead of stopping.")
+    ] = False,
+    allow_gaps: Annotated[
+        bool, typer.Option("--allow-gaps", help="Accept missing candles.")
+    ] = False,
+) -> None:
+    """Backtest a grid on historical candles and report PnL, fees, drawdown and fills."""
+    app_config = load_config(config if config is not None else default_backtest_config_path())
+    from market_maker.cli.backtest import run_backtest_command
+
+    run_backtest_command(
+        app_config,
+        data,
+        json_path=json_path,
+        html_path=html_path,
+        skip_bad_rows=skip_bad_rows,
+        allow_gaps=allow_gaps,
+        console=Console(),
+    )
 
 
 def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:

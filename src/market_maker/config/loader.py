@@ -81,6 +81,11 @@ def default_config_path() -> Path:
     return Path(str(files("market_maker.examples").joinpath("demo.yaml")))
 
 
+def default_backtest_config_path() -> Path:
+    """The packaged backtest configuration for the bundled sample data."""
+    return Path(str(files("market_maker.examples").joinpath("backtest.yaml")))
+
+
 def load_config(path: Path) -> AppConfig:
     """Read, parse and validate a ``.yaml``/``.yml`` or ``.toml`` configuration file.
 
