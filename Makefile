@@ -6,13 +6,17 @@ STAMP  := $(VENV)/.installed
 # Core modules that must stay at >= 95% line coverage.
 CORE   := src/market_maker/strategy/*,src/market_maker/slots/*,src/market_maker/domain/instrument.py
 
-.PHONY: demo test lint typecheck unit proto docs clean
+.PHONY: backtest demo test lint typecheck unit proto docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+## backtest: install, then backtest the default grid on the bundled real data, with reports
+backtest: $(STAMP)
+	$(BIN)/market-maker backtest --json out/report.json --html out/report.html
 
 ## demo: install, then run the grid along a sample price path
 demo: $(STAMP)
@@ -22,8 +26,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,6 +44,10 @@ proto: $(STAMP)
 ## docs: regenerate the reference tables under docs/ that mirror the code
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_docs.py
+
+## bench: backtest speed and memory on a full dataset (see benchmarks/README.md)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/backtest_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
