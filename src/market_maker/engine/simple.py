@@ -32,9 +32,9 @@ from market_maker.strategy.target import TargetState
 
 log = logging.getLogger(__name__)
 
-PRUNE_ABOVE = 64
-"""Slots the book may hold before finished FREE, empty slots are dropped (to keep decisions
-fast); their orders stay findable in the book's retired records."""
+PRUNE_ABOVE = 16
+"""Slots the book may hold before finished FREE, empty slots are dropped (every decision
+walks all slots); their orders stay findable in the book's retired records."""
 
 MAX_ROUNDS = 4
 """Decisions per price update at most (each round executes the previous one's actions)."""

@@ -135,6 +135,32 @@ def _center_band(
     return _Band(low, high)
 
 
+@lru_cache(maxsize=16384)
+def _take_profit(
+    level: Decimal,
+    position_qty: Decimal,
+    cost_basis: Decimal,
+    lattice: Lattice,
+    instrument: Instrument,
+    post_only: bool,
+) -> tuple[Decimal, TargetOrder | None]:
+    """The take-profit of a position and the closing order resting there (None for dust).
+
+    Pure and memoised: a position's take-profit only changes when the position or the
+    interval does, while decisions come at every move of the grid.
+    """
+    entry = cost_basis / position_qty
+    qty = instrument.round_qty(abs(position_qty))
+    if position_qty > 0:
+        side, take_profit = Side.SELL, lattice.above(entry)
+    else:
+        side, take_profit = Side.BUY, lattice.below(entry)
+    order_price = instrument.round_price(side, take_profit)
+    if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
+        return take_profit, None
+    return take_profit, TargetOrder(level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
+
+
 def _closing_order(
     slot: Slot,
     price: Decimal,
@@ -144,29 +170,23 @@ def _closing_order(
     instrument: Instrument,
     band: _Band,
 ) -> TargetOrder | None:
-    entry = slot.entry_price
-    assert entry is not None
-    qty = instrument.round_qty(abs(slot.position_qty))
+    take_profit, at_take_profit = _take_profit(
+        slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, config.post_only
+    )
     gap = max(buffer, instrument.tick_size)
+    # Never beyond the take-profit, never at or through the market.
     if slot.position_qty > 0:
-        side = Side.SELL
-        # Never below the take-profit, never at or through the market.
-        take_profit = lattice.above(entry)
         if price + gap <= take_profit:
-            raw = take_profit
             band.below(take_profit - gap)
-        else:
-            raw = price + gap
-            band.pin(price)  # the price itself sets the order price: re-decide each time
+            return at_take_profit
+        side, raw = Side.SELL, price + gap
     else:
-        side = Side.BUY
-        take_profit = lattice.below(entry)
         if price - gap >= take_profit:
-            raw = take_profit
             band.above(take_profit + gap)
-        else:
-            raw = price - gap
-            band.pin(price)
+            return at_take_profit
+        side, raw = Side.BUY, price - gap
+    band.pin(price)  # the price itself sets the order price: re-decide each time
+    qty = instrument.round_qty(abs(slot.position_qty))
     order_price = instrument.round_price(side, raw)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
         return None  # dust: held until a later fill makes it tradeable
