@@ -125,12 +125,12 @@ def _fill_keys(fills: Sequence[object]) -> list[tuple[object, ...]]:
 def short_run(
     config: AppConfig, candles: tuple[Candle, ...]
 ) -> tuple[tuple[Candle, ...], BacktestResult]:
-    data = candles[:1500]
+    data = candles[:900]
     return data, run_backtest(config, data)
 
 
 @pytest.mark.parametrize("after_call", [False, True], ids=["before-call", "after-call"])
-@pytest.mark.parametrize("crash_at", [7, 150, 600])
+@pytest.mark.parametrize("crash_at", [7, 150, 500])
 def test_killed_and_restarted_from_sqlite_ends_like_an_uninterrupted_run(
     tmp_path: Path,
     config: AppConfig,

@@ -20,8 +20,12 @@ from market_maker.slots.client_ids import id_prefix, parse_client_order_id
 from market_maker.slots.machine import STATUS_EVENT, SlotEvent, transition
 from market_maker.slots.model import OrderRecord, Slot
 
-DEFAULT_RETIRED_LIMIT = 2000
-"""How many finished orders the book remembers for late updates (oldest forgotten first)."""
+DEFAULT_RETIRED_LIMIT = 256
+"""How many finished orders the book remembers for late updates (oldest forgotten first).
+
+Late reports arrive within seconds; a report for an order older than this is treated as
+unknown and goes to reconciliation. Every checkpoint serialises these records, so the limit
+also bounds the cost of a save."""
 
 _RANK = {
     OrderStatus.NEW: 1,

@@ -19,6 +19,7 @@ function pair owns the order's field semantics wherever it is stored.
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from market_maker.domain.decimals import decimal_to_str, optional_decimal_to_str
 from market_maker.domain.errors import MarketMakerError, StateIntegrityError
@@ -99,6 +100,16 @@ FLAT_ORDER_FIELDS: Mapping[str, str] = {
 
 
 # -- slots and orders -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _retired_to_pb(record: OrderRecord) -> slot_pb2.OrderRecord:
+    """``order_record_to_pb`` for retired records, memoised.
+
+    Retired records are frozen and never change, yet every checkpoint writes them again.
+    The returned message is shared: callers copy it (``State(retired_orders=...)`` does).
+    """
+    return order_record_to_pb(record)
 
 
 def order_record_to_pb(record: OrderRecord) -> slot_pb2.OrderRecord:
@@ -267,7 +278,7 @@ def state_to_pb(state: GridState) -> state_pb2.State:
     msg = state_pb2.State(
         bot_id=state.bot_id,
         symbol=state.symbol,
-        retired_orders=[order_record_to_pb(r) for r in book.retired.values()],
+        retired_orders=[_retired_to_pb(r) for r in book.retired.values()],
         order_seq=book.order_seq,
         anchor_price=optional_decimal_to_str(state.anchor_price),
         last_price=optional_decimal_to_str(state.last_price),
