@@ -18,13 +18,13 @@ from decimal import Decimal
 from enum import Enum
 
 from market_maker.config.app import AppConfig
-from market_maker.domain.enums import RiskState
+from market_maker.domain.enums import OrderStatus, RiskState
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
 from market_maker.engine.base import EngineObserver
 from market_maker.exchanges.base import Balance, Exchange, RetryableExchangeError
 from market_maker.indicators.atr import Atr
-from market_maker.slots.book import SlotBook
+from market_maker.slots.book import SlotBook, UpdateResult
 from market_maker.state.model import GridState
 from market_maker.stores.base import Store
 from market_maker.strategy.decide import Decision, decide
@@ -135,18 +135,31 @@ class SimpleEngine:
             return  # provably the same decision as last time, which needed no action
         for _ in range(MAX_ROUNDS):
             self._dirty = False
-            decision = self._decide(update.price)
-            if not decision.actions:
-                self._stable = decision.target
-                book = self.state.book
-                if len(book) > PRUNE_ABOVE:
-                    book.prune(keep=[o.level for o in decision.target.orders])
-                return
-            self._execute(decision)
+            decision, settled = self._decide(update.price)
+            if decision.actions:
+                surprised = self._execute(decision)
+                # A complete decision executed exactly as planned reached its target: the
+                # next decision would find nothing to do, so it is not taken.
+                settled = settled and decision.complete and not surprised
+                if not settled or self._always_decide:
+                    continue
+            self._settle(decision)
+            return
         self._stable = None
+
+    def _settle(self, decision: Decision) -> None:
+        """Reality matches ``decision``'s target: remember its band, tidy the book."""
+        self._stable = decision.target
+        self._dirty = False
+        book = self.state.book
+        if len(book) > PRUNE_ABOVE:
+            book.prune(keep=[o.level for o in decision.target.orders])
 
     def on_order_update(self, update: OrderUpdate) -> None:
         """Book an exchange report."""
+        self._apply(update)
+
+    def _apply(self, update: OrderUpdate) -> UpdateResult:
         result = self.state.book.apply_update(update)
         if result.unknown or result.orphan:
             self.observer.on_unknown_order(update)
@@ -154,6 +167,7 @@ class SimpleEngine:
         for fill in result.fills:
             self.observer.on_fill(fill)
         self._changed()
+        return result
 
     def on_account_update(self, balances: dict[str, Balance]) -> None:
         """Balances are the exchange's business; the Simple engine keeps none of its own."""
@@ -186,7 +200,8 @@ class SimpleEngine:
             else:
                 self.on_order_update(found)
 
-    def _decide(self, price: Decimal) -> Decision:
+    def _decide(self, price: Decimal) -> tuple[Decision, bool]:
+        """Decide at ``price``; also say whether the book was left as the decision saw it."""
         self.decisions += 1
         state = self.state
         decision = decide(
@@ -205,10 +220,13 @@ class SimpleEngine:
         state.interval = decision.target.interval
         if decision.center_moved and state.book.reset_post_only_failures():
             self._changed()
-        return decision
+            return decision, False  # slots it skipped may now be placed
+        return decision, True
 
-    def _execute(self, decision: Decision) -> None:
+    def _execute(self, decision: Decision) -> bool:
+        """Execute the actions in order; return True if any report was not the planned one."""
         book = self.state.book
+        surprised = False
         for action in decision.actions:
             self.observer.on_action(action)
             if action.kind is ActionKind.PLACE:
@@ -217,8 +235,11 @@ class SimpleEngine:
                 self._changed()  # the intent is saved before the call (write-ahead)
                 self.orders_placed += 1
                 report = self._call_place(action)
-                if report is not None:
-                    self.on_order_update(report)
+                if report is None:
+                    surprised = True
+                    continue
+                placed = self._apply(report)
+                surprised |= report.status is not OrderStatus.NEW or bool(placed.fills)
             else:
                 assert action.cancel is not None
                 book.record_cancel_sent(action.slot_level)
@@ -229,9 +250,14 @@ class SimpleEngine:
                 except RetryableExchangeError:
                     log.warning("cancel of %s failed; retried later", action.client_order_id)
                     book.record_cancel_failed(action.slot_level)
+                    surprised = True
                     continue
-                if cancelled is not None:
-                    self.on_order_update(cancelled)
+                if cancelled is None:
+                    surprised = True  # it had finished already: a fill we have not seen yet
+                    continue
+                outcome = self._apply(cancelled)
+                surprised |= cancelled.status is not OrderStatus.CANCELED or bool(outcome.fills)
+        return surprised
 
     def _call_place(self, action: OrderAction) -> OrderUpdate | None:
         assert action.place is not None

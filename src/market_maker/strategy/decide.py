@@ -23,12 +23,15 @@ class Decision:
         actions: Cancels, then places, to execute in order.
         center_moved: The grid center differs from the previous decision's; slots waiting
             out post-only rejects may try again.
+        complete: Executing ``actions`` exactly as planned reaches the target: nothing was
+            held back by the exposure cap or deferred by the diff.
     """
 
     anchor: Decimal
     target: TargetState
     actions: tuple[OrderAction, ...]
     center_moved: bool
+    complete: bool = True
 
 
 def decide(
@@ -66,7 +69,7 @@ def decide(
         atr=atr,
     )
     tolerance = config.requote_tolerance * target.step
-    actions = diff_target(
+    diff = diff_target(
         target,
         book.slots,
         bot_id=book.bot_id,
@@ -75,4 +78,10 @@ def decide(
         tolerance=tolerance,
     )
     center_moved = previous_center is not None and previous_center != target.center
-    return Decision(anchor, target, tuple(actions), center_moved)
+    return Decision(
+        anchor,
+        target,
+        tuple(diff.actions),
+        center_moved,
+        complete=diff.complete and not target.capped,
+    )

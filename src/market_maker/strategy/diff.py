@@ -9,6 +9,7 @@ filled again by a later decision, once the cancel is confirmed.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from market_maker.domain.enums import OrderRole, OrderType, Side, SlotStatus, TimeInForce
@@ -64,6 +65,20 @@ def _match_openings(
     return unmatched, list(free_orders.values())
 
 
+@dataclass(frozen=True, slots=True)
+class DiffResult:
+    """The actions, and whether executing them as planned reaches the target.
+
+    Attributes:
+        actions: Cancels, then places.
+        complete: Nothing was deferred: no stale order was left uncancelled (pending, or its
+            cancel already in flight) and no target waited for a busy slot.
+    """
+
+    actions: list[OrderAction]
+    complete: bool
+
+
 def diff_target(
     target: TargetState,
     slots: Mapping[Decimal, Slot],
@@ -72,7 +87,7 @@ def diff_target(
     symbol: str,
     next_generation: int,
     tolerance: Decimal,
-) -> list[OrderAction]:
+) -> DiffResult:
     """Actions that move ``slots`` towards ``target``: cancels first, then places.
 
     Args:
@@ -113,15 +128,19 @@ def diff_target(
         stale += leftover
 
     actions: list[OrderAction] = []
+    complete = True
     for order in sorted(stale, key=lambda o: (o.level, o.client_order_id)):
         if slots[order.level].status is SlotStatus.LOCKED and not order.cancel_requested:
             cancel = CancelOrderRequest(symbol, order.client_order_id, order.order_id)
             actions.append(OrderAction(ActionKind.CANCEL, order.level, cancel=cancel))
+        else:
+            complete = False
 
     generation = next_generation
     for t in sorted(to_place, key=lambda t: (abs(t.price - target.price), t.price, t.side.value)):
         busy = slots.get(t.level)
         if busy is not None and busy.status is not SlotStatus.FREE:
+            complete = False
             continue  # the slot's current order must finish (or be cancelled) first
         cid = make_client_order_id(bot_id, symbol, t.level, t.side, generation)
         place = PlaceOrderRequest(
@@ -137,4 +156,4 @@ def diff_target(
         )
         actions.append(OrderAction(ActionKind.PLACE, t.level, place=place))
         generation += 1
-    return actions
+    return DiffResult(actions, complete)

@@ -59,6 +59,7 @@ class TargetState:
             price strictly between ``stable_low`` and ``stable_high`` (engines skip
             re-deciding there).
         stable_high: See ``stable_low``.
+        capped: The exposure cap held back at least one opening level.
     """
 
     price: Decimal
@@ -70,6 +71,7 @@ class TargetState:
     orders: tuple[TargetOrder, ...]
     stable_low: Decimal
     stable_high: Decimal
+    capped: bool = False
 
     def is_stable_at(self, price: Decimal) -> bool:
         """True when ``price`` gives this same target (all else unchanged)."""
@@ -94,12 +96,16 @@ _BAND_MARGIN = Decimal("1e-18")
 
 
 class _Band:
-    """Open price interval in which the decision is invariant; narrowed as it is computed."""
+    """Open price interval in which the decision is invariant; narrowed as it is computed.
 
-    __slots__ = ("high", "low")
+    Also notes whether the exposure cap held a level back (``capped``).
+    """
+
+    __slots__ = ("capped", "high", "low")
 
     def __init__(self, low: Decimal, high: Decimal) -> None:
         self.low, self.high = low, high
+        self.capped = False
 
     def above(self, edge: Decimal) -> None:
         """The price must stay above ``edge``."""
@@ -263,6 +269,7 @@ def _opening_orders(side: Side, committed: Decimal, grid: _Grid) -> list[TargetO
             if committed + qty > config.max_inventory:
                 # Exposure cap. Resting orders are counted as filled until their cancel is
                 # confirmed, so a new level may wait one decision while a far one is cancelled.
+                band.capped = True
                 continue
             committed += qty
         orders.append(
@@ -346,4 +353,5 @@ def compute_target(
         (*closes, *openings),
         band.low,
         band.high,
+        band.capped,
     )
