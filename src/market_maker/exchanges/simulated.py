@@ -302,13 +302,20 @@ class SimulatedExchange:
 
     def _rest(self, order: SimOrder) -> None:
         self.resting[order.request.client_order_id] = order
-        self._refresh_best()
+        price = order.request.price
+        if order.request.side is Side.BUY:
+            if self._best_buy is None or price > self._best_buy:
+                self._best_buy = price
+        elif self._best_sell is None or price < self._best_sell:
+            self._best_sell = price
 
     def _unrest(self, order: SimOrder) -> None:
         if self.resting.pop(order.request.client_order_id, None) is not None:
             asset = self.quote if order.request.side is Side.BUY else self.base
             self._release(order, asset, order.locked)
-            self._refresh_best()
+            price = order.request.price
+            if price in (self._best_buy, self._best_sell):
+                self._refresh_best()  # only when the best order left
 
     def _refresh_best(self) -> None:
         buys = [o.request.price for o in self.resting.values() if o.request.side is Side.BUY]

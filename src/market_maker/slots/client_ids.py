@@ -17,6 +17,7 @@ for the decimal exponent (``-18..17`` -> ``0..z``): 61556.04 -> ``3nxp0`` + ``g`
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from market_maker.domain.enums import Side
 from market_maker.domain.errors import ClientOrderIdError
@@ -46,6 +47,7 @@ class ClientOrderIdParts:
     generation: int
 
 
+@lru_cache(maxsize=256)
 def symbol_code(symbol: str) -> str:
     """Compact form of a unified symbol used inside ids: letters and digits, upper-case."""
     code = "".join(ch for ch in symbol.upper() if ch.isascii() and ch.isalnum())
@@ -54,6 +56,7 @@ def symbol_code(symbol: str) -> str:
     return code
 
 
+@lru_cache(maxsize=256)
 def validate_prefix(bot_id: str, symbol: str) -> None:
     """Raise ``ClientOrderIdError`` unless ids for this bot and symbol fit the limits."""
     if not _BOT_ID.fullmatch(bot_id):
