@@ -125,3 +125,14 @@ def test_missing_data_file_and_skip_flag(tmp_path: Path) -> None:
     accepted = run("--data", str(data), "--skip-bad-rows", "--allow-gaps")
     assert accepted.returncode == 0, accepted.stderr
     assert "skipped" in accepted.stdout
+
+
+def test_reports_go_into_new_folders_and_unwritable_paths_fail_cleanly(tmp_path: Path) -> None:
+    nested = tmp_path / "new" / "deeper" / "r.json"
+    data = _write(tmp_path, "c.csv", HEADER + "".join(GOOD_ROWS))
+    assert run("--data", str(data), "--json", str(nested)).returncode == 0
+    assert json.loads(nested.read_text())["summary"]["events"] == 3
+    blocker = _write(tmp_path, "file", "not a folder")
+    result = run("--data", str(data), "--html", str(blocker / "r.html"))
+    assert result.returncode == 2 and "cannot write the HTML report" in result.stderr
+    assert "Traceback" not in result.stderr

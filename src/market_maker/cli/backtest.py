@@ -1,6 +1,7 @@
 """``market-maker backtest``: run a configuration over candles and report."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from market_maker.backtest.runner import run_backtest
 from market_maker.config.app import AppConfig
 from market_maker.data.candles import load_candles
 from market_maker.data.sample import sample_candles_path
+from market_maker.domain.errors import OutputError
 
 PROGRESS_AFTER_S = 1.0
 """A progress bar appears once a run has taken this long."""
@@ -74,9 +76,23 @@ def run_backtest_command(
         progress.close()
     print_summary(result, console)
     if json_path is not None:
-        write_json(result, json_path)
+        _write(write_json, result, json_path, "JSON")
         console.print(f"JSON report: {json_path}", markup=False)
     if html_path is not None:
-        write_html(result, html_path)
+        _write(write_html, result, html_path, "HTML")
         console.print(f"HTML report: {html_path}", markup=False)
     return result
+
+
+def _write(
+    writer: Callable[[BacktestResult, Path], None], result: BacktestResult, path: Path, kind: str
+) -> None:
+    """Write a report, creating its folder; turn file-system failures into a clear error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer(result, path)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the {kind} report to {path}: {exc.strerror or exc}; "
+            "choose a path in a folder you can write to"
+        ) from exc

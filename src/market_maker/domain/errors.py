@@ -30,3 +30,7 @@ class StateIntegrityError(MarketMakerError):
 
     This is never turned into "no state": starting fresh would orphan live orders.
     """
+
+
+class OutputError(MarketMakerError):
+    """A report or other output file could not be written."""
