@@ -15,9 +15,14 @@ from market_maker.domain.decimals import ZERO
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import EngineObserver
 from market_maker.engine.simple import CheckpointPolicy, SimpleEngine
-from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
+from market_maker.exchanges.simulated import (
+    SimulatedExchange,
+    SimulatedExchangeConfig,
+    split_symbol,
+)
 from market_maker.slots.book import BookedFill
 from market_maker.stores.base import Store
+from market_maker.stores.memory import MemoryStore
 
 HUNDRED = Decimal(100)
 
@@ -47,9 +52,10 @@ class _Recorder(EngineObserver):
 def simulated_exchange(config: AppConfig) -> SimulatedExchange:
     """The simulated venue a backtest of ``config`` trades on."""
     bt = config.backtest
-    exchange = SimulatedExchange(
+    base, quote = split_symbol(config.symbol)
+    return SimulatedExchange(
         config.symbol,
-        {},
+        {quote: bt.initial_quote, base: bt.initial_base},
         SimulatedExchangeConfig(
             maker_fee=bt.maker_fee,
             taker_fee=bt.taker_fee,
@@ -59,9 +65,6 @@ def simulated_exchange(config: AppConfig) -> SimulatedExchange:
             qty_step=config.instrument.step_size,
         ),
     )
-    exchange.free[exchange.quote] = bt.initial_quote
-    exchange.free[exchange.base] = bt.initial_base
-    return exchange
 
 
 def run_backtest(
@@ -106,7 +109,7 @@ def run_backtest(
     engine = SimpleEngine(
         config,
         exchange,
-        store if store is not None else _memory_store(),
+        store if store is not None else MemoryStore(),
         observer=recorder,
         checkpoint=checkpoint,
         always_decide=always_decide,
@@ -198,9 +201,3 @@ def run_backtest(
         final_balances=final,
         config=config.model_dump(mode="json"),
     )
-
-
-def _memory_store() -> Store:
-    from market_maker.stores.memory import MemoryStore
-
-    return MemoryStore()

@@ -69,7 +69,6 @@ class SimpleEngine:
         self.store = store
         self.observer = observer or EngineObserver()
         self.checkpoint = checkpoint
-        self.risk = RiskState.NORMAL
         self.state = GridState(config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol))
         self.atr = Atr(self.grid.atr_window, self.grid.atr_method)
         self.orders_placed = 0
@@ -93,7 +92,6 @@ class SimpleEngine:
                     f"{self.config.bot_id} on {self.config.symbol}"
                 )
             self.state = loaded
-            self.risk = loaded.risk_state
             if loaded.atr is not None:
                 self.atr = Atr.restore(loaded.atr)
         self.running = True
@@ -177,8 +175,7 @@ class SimpleEngine:
 
     def set_risk(self, risk: RiskState) -> None:
         """Switch the risk state the strategy decides with."""
-        if risk is not self.risk:
-            self.risk = risk
+        if risk is not self.state.risk_state:
             self.state.risk_state = risk
             self._changed()
 
@@ -209,7 +206,7 @@ class SimpleEngine:
             book=state.book,
             config=self.grid,
             instrument=self.instrument,
-            risk=self.risk,
+            risk=state.risk_state,
             anchor=state.anchor_price,
             previous_center=state.center_price,
             atr=self.atr.value,

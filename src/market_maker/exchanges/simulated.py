@@ -145,11 +145,11 @@ class SimulatedExchange:
     def get_order(self, symbol: str, client_order_id: str) -> OrderUpdate | None:
         """Current state of one order, or ``None``."""
         order = self.orders.get(client_order_id)
-        return None if order is None else self._snapshot(order)
+        return None if order is None else self._report(order)
 
     def open_orders(self, symbol: str) -> list[OrderUpdate]:
         """Every resting order."""
-        return [self._snapshot(o) for o in self.resting.values()]
+        return [self._report(o) for o in self.resting.values()]
 
     def balances(self) -> dict[str, Balance]:
         """Free and locked balances by asset."""
@@ -210,24 +210,15 @@ class SimulatedExchange:
         reports: list[OrderUpdate],
     ) -> Decimal | None:
         """Fill resting ``side`` orders the path reaches on its way to ``extreme``."""
-        if side is Side.BUY:
-            hit = [
-                o
-                for o in self.resting.values()
-                if o.request.side is Side.BUY
-                and o.request.price >= extreme
-                and o.eligible_from < self.events
-            ]
-            hit.sort(key=lambda o: (-o.request.price, o.order_id))  # reached top-down
-        else:
-            hit = [
-                o
-                for o in self.resting.values()
-                if o.request.side is Side.SELL
-                and o.request.price <= extreme
-                and o.eligible_from < self.events
-            ]
-            hit.sort(key=lambda o: (o.request.price, o.order_id))  # reached bottom-up
+        sign = side.sign  # buys are reached top-down, sells bottom-up
+        hit = [
+            o
+            for o in self.resting.values()
+            if o.request.side is side
+            and o.request.price * sign >= extreme * sign
+            and o.eligible_from < self.events
+        ]
+        hit.sort(key=lambda o: (-sign * o.request.price, o.order_id))
         for order in hit:
             if budget is not None and budget <= 0:
                 break
@@ -322,9 +313,6 @@ class SimulatedExchange:
         sells = [o.request.price for o in self.resting.values() if o.request.side is Side.SELL]
         self._best_buy = max(buys) if buys else None
         self._best_sell = min(sells) if sells else None
-
-    def _snapshot(self, order: SimOrder) -> OrderUpdate:
-        return self._report(order)
 
     def _report(
         self,
