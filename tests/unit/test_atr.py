@@ -74,3 +74,27 @@ def test_single_candle_and_zero_range() -> None:
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Atr(0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(100, 200), st.integers(0, 50), st.integers(0, 50)),
+        max_size=40,
+    ),
+    st.integers(0, 40),
+    st.integers(1, 8),
+    st.sampled_from(list(AtrMethod)),
+)
+def test_replay_equals_folding_each_candle(rows, split, window, method) -> None:  # type: ignore[no-untyped-def]
+    candles = [(Decimal(mid + up), Decimal(mid - down), Decimal(mid)) for mid, up, down in rows]
+    one_by_one = Atr(window, method)
+    for high, low, close in candles:
+        one_by_one.update(high, low, close)
+    replayed = Atr(window, method)
+    for high, low, close in candles[:split]:
+        replayed.update(high, low, close)
+    # The engine keeps only the last window + 1 deferred candles of a simple ATR.
+    tail = candles[split:]
+    kept = tail[-(window + 1) :] if method is AtrMethod.SIMPLE else tail
+    assert replayed.replay(kept) == one_by_one.value
+    assert replayed.snapshot() == one_by_one.snapshot()

@@ -67,6 +67,39 @@ def simulated_exchange(config: AppConfig) -> SimulatedExchange:
     )
 
 
+class _Equity:
+    """Equity, drawdown and inventory of the venue's account, marked candle by candle."""
+
+    def __init__(
+        self, exchange: SimulatedExchange, initial: dict[str, Decimal], initial_equity: Decimal
+    ) -> None:
+        self.exchange = exchange
+        self.initial_base = initial[exchange.base]
+        self.peak = self.trough = initial_equity
+        self.max_drawdown = ZERO
+        self.max_inventory = ZERO
+        self.inventory = self.cash = ZERO
+        self._fills_seen = -1
+
+    def mark(self, price: Decimal) -> Decimal:
+        """Equity at ``price``; updates the drawdown and inventory extremes."""
+        exchange = self.exchange
+        if len(exchange.fills) != self._fills_seen:  # balances only move on fills
+            self._fills_seen = len(exchange.fills)
+            self.inventory = exchange.total(exchange.base)
+            self.cash = exchange.total(exchange.quote)
+            self.max_inventory = max(self.max_inventory, abs(self.inventory - self.initial_base))
+        equity = self.cash + self.inventory * price
+        if equity > self.peak:
+            self.peak = self.trough = equity
+        elif equity < self.trough:  # the deepest point since the peak sets its drawdown
+            self.trough = equity
+            peak = self.peak
+            if peak > 0 and (dd := (peak - equity) / peak) > self.max_drawdown:
+                self.max_drawdown = dd
+        return equity
+
+
 def run_backtest(
     config: AppConfig,
     candles: Sequence[Candle],
@@ -122,31 +155,23 @@ def run_backtest(
     symbol = config.symbol
     sample_every = config.backtest.equity_sample_every
     curve: list[EquityPoint] = []
-    peak = initial_equity
-    max_dd = ZERO
-    max_inv = ZERO
     on_order_update, on_candle, on_price = (
         engine.on_order_update,
         engine.on_candle,
         engine.on_price_update,
     )
-    free = exchange.free
-    locked = exchange.locked
+    track = _Equity(exchange, initial, initial_equity)
     started = time.perf_counter()
     last = len(candles) - 1
     for i, candle in enumerate(candles):
-        for report in exchange.on_candle(candle):
-            on_order_update(report)
+        reports = exchange.on_candle(candle)
+        if reports:
+            for report in reports:
+                on_order_update(report)
         on_candle(candle)
         close = candle.close
         on_price(PriceUpdate(symbol, close, candle.open_time_ms))
-        inventory = free[base] + locked[base]
-        equity = free[quote] + locked[quote] + inventory * close
-        if equity > peak:
-            peak = equity
-        elif peak > 0 and (dd := (peak - equity) / peak) > max_dd:
-            max_dd = dd
-        max_inv = max(max_inv, abs(inventory - initial[base]))
+        equity = track.mark(close)
         if i % sample_every == 0 or i == last:
             state = engine.state
             curve.append(
@@ -154,7 +179,7 @@ def run_backtest(
                     candle.open_time_ms,
                     close,
                     equity,
-                    inventory,
+                    track.inventory,
                     state.center_price,
                     state.interval,
                 )
@@ -181,11 +206,11 @@ def run_backtest(
         return_pct=(final_equity - initial_equity) / initial_equity * HUNDRED
         if initial_equity
         else ZERO,
-        max_drawdown_pct=max_dd * HUNDRED,
+        max_drawdown_pct=track.max_drawdown * HUNDRED,
         fills=len(recorder.fills),
         orders_placed=engine.orders_placed,
         orders_canceled=engine.orders_canceled,
-        max_inventory=max_inv,
+        max_inventory=track.max_inventory,
         final_inventory=book.inventory,
         volume_quote=recorder.volume_quote,
         events=len(candles),

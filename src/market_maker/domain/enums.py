@@ -3,7 +3,18 @@
 from enum import Enum
 
 
-class Side(Enum):
+class FastEnum(Enum):
+    """An ``Enum`` hashed by identity.
+
+    ``Enum.__hash__`` is a Python-level function hashing the member's name; the decision and
+    booking paths look enums up in dicts hundreds of thousands of times per backtest.
+    Members are singletons compared by identity, so identity hashing agrees with equality.
+    """
+
+    __hash__ = object.__hash__
+
+
+class Side(FastEnum):
     """Order side."""
 
     BUY = "BUY"
@@ -22,7 +33,7 @@ class Side(Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(Enum):
+class OrderType(FastEnum):
     """Order type."""
 
     LIMIT = "LIMIT"
@@ -31,7 +42,7 @@ class OrderType(Enum):
     """Takes liquidity immediately at the best available prices."""
 
 
-class TimeInForce(Enum):
+class TimeInForce(FastEnum):
     """How long an order stays active."""
 
     GTC = "GTC"
@@ -42,7 +53,7 @@ class TimeInForce(Enum):
     """Fill or kill."""
 
 
-class OrderStatus(Enum):
+class OrderStatus(FastEnum):
     """Exchange-reported order status."""
 
     NEW = "NEW"
@@ -69,7 +80,7 @@ TERMINAL_ORDER_STATUSES = frozenset(
 )
 
 
-class SlotStatus(Enum):
+class SlotStatus(FastEnum):
     """Order-lifecycle status of a grid slot."""
 
     FREE = "FREE"
@@ -80,7 +91,7 @@ class SlotStatus(Enum):
     """The exchange acknowledged the slot's order, which is resting."""
 
 
-class PositionStatus(Enum):
+class PositionStatus(FastEnum):
     """Whether a slot holds inventory."""
 
     EMPTY = "EMPTY"
@@ -89,7 +100,7 @@ class PositionStatus(Enum):
     """A position (long or short) is held and awaits its closing order."""
 
 
-class OrderRole(Enum):
+class OrderRole(FastEnum):
     """What an order does to its slot's position."""
 
     OPEN = "OPEN"
@@ -98,7 +109,7 @@ class OrderRole(Enum):
     """Reduces the slot's position (reduce-only take-profit)."""
 
 
-class RiskState(Enum):
+class RiskState(FastEnum):
     """Risk state fed into the strategy by the risk layer."""
 
     NORMAL = "NORMAL"
@@ -109,7 +120,7 @@ class RiskState(Enum):
     """Circuit breaker open: opening orders cancelled, nothing new until reset."""
 
 
-class GridMode(Enum):
+class GridMode(FastEnum):
     """Direction of the grid."""
 
     LONG = "long"
@@ -120,7 +131,7 @@ class GridMode(Enum):
     """Opening orders on both sides; each fill closes on the opposite side."""
 
 
-class Spacing(Enum):
+class Spacing(FastEnum):
     """How grid levels are spaced."""
 
     ARITHMETIC = "arithmetic"
@@ -129,7 +140,7 @@ class Spacing(Enum):
     """Levels a fixed ratio apart (interval as a fraction of price, 0.005 = 0.5%)."""
 
 
-class Liquidity(Enum):
+class Liquidity(FastEnum):
     """Whether a fill added or removed liquidity."""
 
     MAKER = "maker"

@@ -2,10 +2,9 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 
 from market_maker.domain.decimals import ZERO
-from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from market_maker.domain.enums import FastEnum, Liquidity, OrderStatus, OrderType, Side, TimeInForce
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,7 @@ class CancelOrderRequest:
     order_id: str = ""
 
 
-class ActionKind(Enum):
+class ActionKind(FastEnum):
     """What an ``OrderAction`` asks for."""
 
     PLACE = "PLACE"
@@ -68,12 +67,15 @@ class OrderAction:
         slot_level: Key of the slot the order belongs to (its grid level).
         place: The request, for ``PLACE``.
         cancel: The request, for ``CANCEL``.
+        generation: For ``PLACE``, the generation encoded in the client order id, when the
+            planner that built the id says so (saves parsing it back); None: parse it.
     """
 
     kind: ActionKind
     slot_level: Decimal
     place: PlaceOrderRequest | None = None
     cancel: CancelOrderRequest | None = None
+    generation: int | None = None
 
     @property
     def client_order_id(self) -> str:

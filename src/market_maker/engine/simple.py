@@ -14,6 +14,7 @@ confirmed cancel frees a slot or exposure for a new order.
 """
 
 import logging
+from collections import deque
 from decimal import Decimal
 from enum import Enum
 
@@ -23,11 +24,12 @@ from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
 from market_maker.engine.base import EngineObserver
 from market_maker.exchanges.base import Balance, Exchange, RetryableExchangeError
-from market_maker.indicators.atr import Atr
+from market_maker.indicators.atr import Atr, AtrMethod
 from market_maker.slots.book import SlotBook, UpdateResult
 from market_maker.state.model import GridState
 from market_maker.stores.base import Store
-from market_maker.strategy.decide import Decision, decide
+from market_maker.strategy.decide import Decision
+from market_maker.strategy.planner import Planner
 from market_maker.strategy.target import TargetState
 
 log = logging.getLogger(__name__)
@@ -70,11 +72,17 @@ class SimpleEngine:
         self.observer = observer or EngineObserver()
         self.checkpoint = checkpoint
         self.state = GridState(config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol))
-        self.atr = Atr(self.grid.atr_window, self.grid.atr_method)
+        self._atr = Atr(self.grid.atr_window, self.grid.atr_method)
+        # Candles not yet folded into the ATR (see ``on_candle``).
+        self._atr_backlog: deque[tuple[Decimal, Decimal, Decimal]] = deque(
+            maxlen=self.grid.atr_window + 1
+        )
+        self.planner = Planner(self.grid, self.instrument)
         self.orders_placed = 0
         self.orders_canceled = 0
         self.running = False
         self._atr_matters = self.grid.dynamic_interval or bool(self.grid.volatility_size_k)
+        self._defer_atr = not self._atr_matters and self.grid.atr_method is AtrMethod.SIMPLE
         self._always_decide = always_decide
         self._dirty = True  # something other than the price changed since the last decision
         self._stable: TargetState | None = None  # last quiescent target, with its band
@@ -93,7 +101,8 @@ class SimpleEngine:
                 )
             self.state = loaded
             if loaded.atr is not None:
-                self.atr = Atr.restore(loaded.atr)
+                self._atr = Atr.restore(loaded.atr)
+                self._atr_backlog.clear()
         self.running = True
         self.resolve_pending()
 
@@ -105,12 +114,29 @@ class SimpleEngine:
 
     # -- events ----------------------------------------------------------------------------
 
+    @property
+    def atr(self) -> Atr:
+        """The ATR over every closed candle seen so far."""
+        if self._atr_backlog:
+            self._atr.replay(self._atr_backlog)
+            self._atr_backlog.clear()
+        return self._atr
+
     def on_candle(self, candle: Candle) -> None:
-        """Fold a closed candle into the ATR (measuring the baseline once it is complete)."""
+        """Fold a closed candle into the ATR (measuring the baseline once it is complete).
+
+        When no decision reads the ATR (static interval and sizes) and its baseline is
+        known, candles only queue up; ``atr`` folds the last ``window + 1`` of them when
+        read, with the same result as folding each (simple mean only).
+        """
         if not candle.closed:
             return
-        before = self.atr.value
-        value = self.atr.update(candle.high, candle.low, candle.close)
+        atr = self._atr
+        if self._defer_atr and atr.value is not None:
+            self._atr_backlog.append((candle.high, candle.low, candle.close))
+            return
+        before = atr.value
+        value = atr.update(candle.high, candle.low, candle.close)
         if value is not None and self.state.baseline_atr is None and self.grid.baseline_atr is None:
             self.state.baseline_atr = value
         if self._atr_matters and value != before:
@@ -151,7 +177,7 @@ class SimpleEngine:
         self._dirty = False
         book = self.state.book
         if len(book) > PRUNE_ABOVE:
-            book.prune(keep=[o.level for o in decision.target.orders])
+            book.prune(keep=[o.level for o in decision.target.openings])
 
     def on_order_update(self, update: OrderUpdate) -> None:
         """Book an exchange report."""
@@ -201,15 +227,13 @@ class SimpleEngine:
         """Decide at ``price``; also say whether the book was left as the decision saw it."""
         self.decisions += 1
         state = self.state
-        decision = decide(
+        decision = self.planner.decide(
             price=price,
             book=state.book,
-            config=self.grid,
-            instrument=self.instrument,
             risk=state.risk_state,
             anchor=state.anchor_price,
             previous_center=state.center_price,
-            atr=self.atr.value,
+            atr=self._atr.value,  # never deferred when a decision reads it
             baseline_atr=state.baseline_atr,
         )
         state.anchor_price = decision.anchor

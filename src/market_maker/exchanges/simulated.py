@@ -23,6 +23,7 @@ Fill rules (candles):
 Trade ticks follow the same rules with a path of one price and a volume of the trade size.
 """
 
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -72,6 +73,16 @@ class SimOrder:
     lock_per_unit: Decimal = ZERO  # reserved per unit of quantity
 
 
+_LAST = "\U0010ffff"
+"""Sorts after every id: a bisection key past all entries of one price."""
+
+
+def _queue_entry(order: SimOrder) -> tuple[Decimal, str, str]:
+    request = order.request
+    key = -request.price if request.side is Side.BUY else request.price
+    return key, order.order_id, request.client_order_id
+
+
 def split_symbol(symbol: str) -> tuple[str, str]:
     """Base and quote asset of a unified symbol (``BTC/USDT:USDT`` -> ``BTC``, ``USDT``)."""
     base, _, rest = symbol.partition("/")
@@ -101,6 +112,9 @@ class SimulatedExchange:
         self.last_price: Decimal | None = None
         self._best_buy: Decimal | None = None
         self._best_sell: Decimal | None = None
+        # Resting orders per side, best first: (price key, order id, client order id), the
+        # key being -price for buys and price for sells. Sweeps bisect instead of scanning.
+        self._queue: dict[Side, list[tuple[Decimal, str, str]]] = {Side.BUY: [], Side.SELL: []}
         self.fills: list[OrderUpdate] = []  # every fill report, in order (the venue's ledger)
 
     # -- Exchange interface ----------------------------------------------------------------
@@ -211,14 +225,12 @@ class SimulatedExchange:
     ) -> Decimal | None:
         """Fill resting ``side`` orders the path reaches on its way to ``extreme``."""
         sign = side.sign  # buys are reached top-down, sells bottom-up
+        queue = self._queue[side]
+        reached = bisect_right(queue, (-sign * extreme, _LAST, _LAST))
+        resting, events = self.resting, self.events
         hit = [
-            o
-            for o in self.resting.values()
-            if o.request.side is side
-            and o.request.price * sign >= extreme * sign
-            and o.eligible_from < self.events
+            order for _, _, cid in queue[:reached] if (order := resting[cid]).eligible_from < events
         ]
-        hit.sort(key=lambda o: (-sign * o.request.price, o.order_id))
         for order in hit:
             if budget is not None and budget <= 0:
                 break
@@ -292,27 +304,24 @@ class SimulatedExchange:
             self.free[asset] += amount
 
     def _rest(self, order: SimOrder) -> None:
-        self.resting[order.request.client_order_id] = order
-        price = order.request.price
-        if order.request.side is Side.BUY:
-            if self._best_buy is None or price > self._best_buy:
-                self._best_buy = price
-        elif self._best_sell is None or price < self._best_sell:
-            self._best_sell = price
+        request = order.request
+        self.resting[request.client_order_id] = order
+        insort(self._queue[request.side], _queue_entry(order))
+        self._refresh_best()
 
     def _unrest(self, order: SimOrder) -> None:
-        if self.resting.pop(order.request.client_order_id, None) is not None:
-            asset = self.quote if order.request.side is Side.BUY else self.base
+        request = order.request
+        if self.resting.pop(request.client_order_id, None) is not None:
+            asset = self.quote if request.side is Side.BUY else self.base
             self._release(order, asset, order.locked)
-            price = order.request.price
-            if price in (self._best_buy, self._best_sell):
-                self._refresh_best()  # only when the best order left
+            queue = self._queue[request.side]
+            del queue[bisect_left(queue, _queue_entry(order))]
+            self._refresh_best()
 
     def _refresh_best(self) -> None:
-        buys = [o.request.price for o in self.resting.values() if o.request.side is Side.BUY]
-        sells = [o.request.price for o in self.resting.values() if o.request.side is Side.SELL]
-        self._best_buy = max(buys) if buys else None
-        self._best_sell = min(sells) if sells else None
+        buys, sells = self._queue[Side.BUY], self._queue[Side.SELL]
+        self._best_buy = -buys[0][0] if buys else None
+        self._best_sell = sells[0][0] if sells else None
 
     def _report(
         self,

@@ -7,6 +7,7 @@ average carries no drift however long it runs.
 """
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -73,6 +74,23 @@ class Atr:
         self._total += tr
         if len(self._ranges) == self.window:
             self.value = self._total / self.window
+        return self.value
+
+    def replay(self, candles: Iterable[tuple[Decimal, Decimal, Decimal]]) -> Decimal | None:
+        """Fold ``(high, low, close)`` rows in order, as ``update`` one by one would.
+
+        With the simple mean only the last ``window`` true ranges count, so from a longer
+        run of rows only the last ``window + 1`` are read (the first for its close): a caller
+        may keep just those, and the result is the same as folding every row.
+        """
+        rows = list(candles)
+        if self.method is AtrMethod.SIMPLE and len(rows) > self.window:
+            self._prev_close = rows[-self.window - 1][2]
+            self._ranges.clear()
+            self._total = ZERO
+            rows = rows[-self.window :]
+        for high, low, close in rows:
+            self.update(high, low, close)
         return self.value
 
     def snapshot(self) -> AtrSnapshot:

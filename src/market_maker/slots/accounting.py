@@ -13,7 +13,6 @@ however the proportional share was rounded. Proportional shares are quantised to
 the position closes it and opens the remainder the other way.
 """
 
-from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from market_maker.domain.decimals import ZERO
@@ -54,13 +53,15 @@ def book_fill(
     if qty:
         pos += sign * qty
         cost += sign * quote
-    return (
-        replace(
-            slot,
-            position_qty=pos,
-            cost_basis=cost,
-            realized_pnl=slot.realized_pnl + realized,
-            fees_paid=slot.fees_paid + fee,
-        ),
-        realized,
+    booked = Slot(
+        slot.level,
+        slot.status,
+        pos,
+        cost,
+        slot.realized_pnl + realized,
+        slot.fees_paid + fee,
+        slot.generation,
+        slot.post_only_fail_count,
+        slot.order,
     )
+    return booked, realized

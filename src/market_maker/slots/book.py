@@ -95,6 +95,50 @@ class UpdateResult:
     orphan: bool = False
 
 
+def _evolve(
+    slot: Slot,
+    status: SlotStatus,
+    order: OrderRecord | None,
+    *,
+    generation: int | None = None,
+    fail_count: int | None = None,
+) -> Slot:
+    """``slot`` with a new status and order (a direct constructor call: cheaper than replace)."""
+    return Slot(
+        slot.level,
+        status,
+        slot.position_qty,
+        slot.cost_basis,
+        slot.realized_pnl,
+        slot.fees_paid,
+        slot.generation if generation is None else generation,
+        slot.post_only_fail_count if fail_count is None else fail_count,
+        order,
+    )
+
+
+def _cancel_flag(order: OrderRecord, requested: bool) -> OrderRecord:
+    """``order`` with ``cancel_requested`` set."""
+    return OrderRecord(
+        order.client_order_id,
+        order.level,
+        order.side,
+        order.role,
+        order.price,
+        order.qty,
+        order.generation,
+        order.order_id,
+        order.status,
+        order.filled_qty,
+        order.filled_quote,
+        order.fee,
+        requested,
+        order.post_only,
+        order.reduce_only,
+        order.reject_reason,
+    )
+
+
 def _merge_status(
     current: OrderStatus | None, reported: OrderStatus, filled: Decimal, qty: Decimal
 ) -> OrderStatus:
@@ -130,6 +174,9 @@ class SlotBook:
         self.retired_limit = retired_limit
         self.slots: dict[Decimal, Slot] = {}
         self._held: dict[str, Decimal] = {}
+        self._changed: set[Decimal] = set()
+        self._prunable: set[Decimal] = set()  # FREE, empty, not waiting out rejects
+        self._failing: set[Decimal] = set()  # waiting out post-only rejects
         self.inventory = ZERO
         for slot in slots:
             self._put(slot)
@@ -173,6 +220,15 @@ class SlotBook:
         """Mark-to-market PnL of all positions at ``mark``."""
         return sum((s.unrealized_pnl(mark) for s in self.slots.values()), ZERO)
 
+    def take_changes(self) -> set[Decimal]:
+        """Levels whose slot changed (or went) since the last call; clears the record.
+
+        Lets a planner keep derived state incrementally. Change slots only through the
+        book's commands, or the record misses it.
+        """
+        changed, self._changed = self._changed, set()
+        return changed
+
     # -- commands ------------------------------------------------------------------------
 
     def record_intent(self, action: OrderAction) -> Slot:
@@ -184,7 +240,9 @@ class SlotBook:
         request = action.place
         if request is None:
             raise ValueError("record_intent takes a PLACE action")
-        generation = parse_client_order_id(request.client_order_id).generation
+        generation = action.generation
+        if generation is None:
+            generation = parse_client_order_id(request.client_order_id).generation
         if generation <= self.order_seq:
             raise ClientOrderIdError(
                 f"order {request.client_order_id} has generation {generation}, but the book "
@@ -207,7 +265,7 @@ class SlotBook:
             reduce_only=request.reduce_only,
         )
         self.order_seq = generation
-        slot = replace(slot, status=status, generation=generation, order=record)
+        slot = _evolve(slot, status, record, generation=generation)
         self._put(slot)
         return slot
 
@@ -216,7 +274,7 @@ class SlotBook:
         slot = self.slots[level]
         status = transition(slot.status, SlotEvent.CANCEL_SENT)
         assert slot.order is not None
-        slot = replace(slot, status=status, order=replace(slot.order, cancel_requested=True))
+        slot = _evolve(slot, status, _cancel_flag(slot.order, True))
         self._put(slot)
         return slot
 
@@ -225,7 +283,7 @@ class SlotBook:
         slot = self.slots[level]
         if slot.order is None or not slot.order.cancel_requested:
             return slot
-        slot = replace(slot, order=replace(slot.order, cancel_requested=False))
+        slot = _evolve(slot, slot.status, _cancel_flag(slot.order, False))
         self._put(slot)
         return slot
 
@@ -250,21 +308,21 @@ class SlotBook:
         self._check(update, record)
         slot = self.slots.get(record.level) or Slot(level=record.level)
         fills: tuple[BookedFill, ...] = ()
-        if update.cum_filled_qty > record.filled_qty or (
-            update.cum_filled_qty == record.filled_qty and update.cum_fee > record.fee
+        filled_qty, filled_quote, fee = record.filled_qty, record.filled_quote, record.fee
+        if update.cum_filled_qty > filled_qty or (
+            update.cum_filled_qty == filled_qty and update.cum_fee > fee
         ):
-            dqty = update.cum_filled_qty - record.filled_qty
-            dquote = update.cum_quote_qty - record.filled_quote
-            dfee = update.cum_fee - record.fee
+            dqty = update.cum_filled_qty - filled_qty
+            dquote = update.cum_quote_qty - filled_quote
+            dfee = update.cum_fee - fee
             slot, realized = book_fill(slot, record.side, dqty, dquote, dfee)
             self.inventory += record.side.sign * dqty
             self.realized_pnl += realized
             self.fees_paid += dfee
-            record = replace(
-                record,
-                filled_qty=update.cum_filled_qty,
-                filled_quote=update.cum_quote_qty,
-                fee=update.cum_fee,
+            filled_qty, filled_quote, fee = (
+                update.cum_filled_qty,
+                update.cum_quote_qty,
+                update.cum_fee,
             )
             fills = (
                 BookedFill(
@@ -281,12 +339,24 @@ class SlotBook:
                 ),
             )
         was_active = record.is_active
-        new_status = _merge_status(record.status, update.status, record.filled_qty, record.qty)
-        record = replace(
-            record,
-            status=new_status,
-            order_id=record.order_id or update.order_id,
-            reject_reason=update.reject_reason or record.reject_reason,
+        new_status = _merge_status(record.status, update.status, filled_qty, record.qty)
+        record = OrderRecord(
+            cid,
+            record.level,
+            record.side,
+            record.role,
+            record.price,
+            record.qty,
+            record.generation,
+            record.order_id or update.order_id,
+            new_status,
+            filled_qty,
+            filled_quote,
+            fee,
+            record.cancel_requested,
+            record.post_only,
+            record.reduce_only,
+            update.reject_reason or record.reject_reason,
         )
         event: SlotEvent | None = None
         orphan = False
@@ -297,10 +367,9 @@ class SlotBook:
                 fail_count += 1
             elif event in (SlotEvent.ACK, SlotEvent.PARTIAL_FILL, SlotEvent.FILL):
                 fail_count = 0
-            status = transition(slot.status, event)
-            slot = replace(slot, status=status, post_only_fail_count=fail_count, order=record)
+            slot = _evolve(slot, transition(slot.status, event), record, fail_count=fail_count)
         elif level is not None:
-            slot = replace(slot, order=record)
+            slot = _evolve(slot, slot.status, record)
         else:
             self.retired[cid] = record
             orphan = not update.status.is_terminal and record.reject_reason == "absent on lookup"
@@ -309,9 +378,9 @@ class SlotBook:
 
     def reset_post_only_failures(self) -> int:
         """Let slots that gave up after post-only rejects try again; returns how many."""
-        stuck = [s for s in self.slots.values() if s.post_only_fail_count]
-        for slot in stuck:
-            self._put(replace(slot, post_only_fail_count=0))
+        stuck = sorted(self._failing)
+        for level in stuck:
+            self._put(replace(self.slots[level], post_only_fail_count=0))
         return len(stuck)
 
     def prune(self, keep: Iterable[Decimal] = ()) -> int:
@@ -320,25 +389,30 @@ class SlotBook:
         Levels in ``keep`` stay, and so do slots waiting out post-only rejects. Returns how
         many slots were dropped.
         """
-        keep_set = set(keep)
-        drop = [
-            s
-            for s in self.slots.values()
-            if s.status is SlotStatus.FREE
-            and not s.position_qty
-            and not s.post_only_fail_count
-            and s.level not in keep_set
-        ]
-        for slot in drop:
+        drop = sorted(self._prunable.difference(keep))
+        for level in drop:
+            slot = self.slots.pop(level)
             if slot.order is not None:
                 self._retire(slot.order)
-            del self.slots[slot.level]
+            self._changed.add(level)
+        self._prunable.difference_update(drop)
         return len(drop)
 
     # -- internals -----------------------------------------------------------------------
 
     def _put(self, slot: Slot) -> None:
-        self.slots[slot.level] = slot
+        level = slot.level
+        self.slots[level] = slot
+        self._changed.add(level)
+        if slot.post_only_fail_count:
+            self._failing.add(level)
+            self._prunable.discard(level)
+        else:
+            self._failing.discard(level)
+            if slot.status is SlotStatus.FREE and not slot.position_qty:
+                self._prunable.add(level)
+            else:
+                self._prunable.discard(level)
         if slot.order is not None:
             # A FREE slot's last order stays findable through the slot until it is retired.
             self._held[slot.order.client_order_id] = slot.level
@@ -367,7 +441,7 @@ class SlotBook:
         self._put(slot)
         self._retire(record)
         slot = replace(slot, order=None)
-        self.slots[level] = slot
+        self._put(slot)
         return slot
 
     @staticmethod

@@ -96,6 +96,7 @@ def _from_base36(text: str, what: str, client_order_id: str) -> int:
     return n
 
 
+@lru_cache(maxsize=65536)
 def encode_level(level: Decimal) -> str:
     """Encode a positive price level as base-36 mantissa plus one exponent character."""
     if not level.is_finite() or level <= 0:

@@ -5,13 +5,11 @@ a pair that is not in the table is never silently ignored. Fill booking is separ
 (``market_maker.slots.accounting``); this table only governs the order lifecycle.
 """
 
-from enum import Enum
-
-from market_maker.domain.enums import OrderStatus, SlotStatus
+from market_maker.domain.enums import FastEnum, OrderStatus, SlotStatus
 from market_maker.domain.errors import IllegalTransitionError
 
 
-class SlotEvent(Enum):
+class SlotEvent(FastEnum):
     """Events that move a slot through its lifecycle (meanings in ``EVENT_MEANINGS``)."""
 
     SEND = "SEND"

@@ -33,10 +33,12 @@ def _matches(order: OrderRecord, target: TargetOrder, tolerance: Decimal) -> boo
     return target.role is OrderRole.OPEN or order.remaining_qty == target.qty
 
 
-def _match_openings(
+def match_openings(
     targets: list[TargetOrder], orders: list[OrderRecord], tolerance: Decimal
 ) -> tuple[list[TargetOrder], list[OrderRecord]]:
-    """Pair opening targets with resting opening orders; return the unmatched of each."""
+    """Pair opening targets with resting opening orders (by level); return the unmatched of each."""
+    if not orders or not targets:
+        return list(targets), list(orders)
     free_orders = {o.client_order_id: o for o in orders}
     unmatched: list[TargetOrder] = []
     by_level = {o.level: o for o in orders}
@@ -79,54 +81,36 @@ class DiffResult:
     complete: bool
 
 
-def diff_target(
-    target: TargetState,
+def close_work(
+    close: TargetOrder | None, order: OrderRecord | None, tolerance: Decimal
+) -> tuple[OrderRecord | None, TargetOrder | None]:
+    """What one slot's closing side needs: ``(stale close order, close to place)``.
+
+    ``close`` is the slot's target closing order and ``order`` its active order. An active
+    opening order is not judged here (the opening diff matches or cancels it).
+    """
+    if order is not None and order.role is OrderRole.CLOSE:
+        if close is not None and _matches(order, close, tolerance):
+            return None, None
+        return order, close
+    return None, close
+
+
+def build_actions(
+    stale: list[OrderRecord],
+    to_place: list[TargetOrder],
     slots: Mapping[Decimal, Slot],
     *,
+    price: Decimal,
     bot_id: str,
     symbol: str,
     next_generation: int,
-    tolerance: Decimal,
 ) -> DiffResult:
-    """Actions that move ``slots`` towards ``target``: cancels first, then places.
+    """Cancels of ``stale`` by level, then places of ``to_place`` nearest the price first.
 
-    Args:
-        target: The strategy's target state.
-        slots: Current slots by level.
-        bot_id: For client order ids.
-        symbol: For requests and client order ids.
-        next_generation: Generation of the first order placed (the book's ``order_seq + 1``);
-            each further place takes the next number.
-        tolerance: Absolute price distance within which a resting order counts as on target.
+    ``to_place`` must list closes by level, then unmatched buys, then sells, nearest first:
+    the sort is stable, so that order breaks ties and fixes every client order id.
     """
-    closes = {t.level: t for t in target.orders if t.role is OrderRole.CLOSE}
-    open_targets = {
-        side: [t for t in target.orders if t.role is OrderRole.OPEN and t.side is side]
-        for side in Side
-    }
-    open_orders: dict[Side, list[OrderRecord]] = {Side.BUY: [], Side.SELL: []}
-    satisfied: set[Decimal] = set()
-    stale: list[OrderRecord] = []
-
-    for level in sorted(slots):
-        order = slots[level].active_order
-        if order is None:
-            continue
-        if order.role is OrderRole.CLOSE:
-            close = closes.get(level)
-            if close is not None and _matches(order, close, tolerance):
-                satisfied.add(level)
-            else:
-                stale.append(order)
-        else:
-            open_orders[order.side].append(order)
-
-    to_place = [t for level, t in closes.items() if level not in satisfied]
-    for side in Side:
-        unmatched, leftover = _match_openings(open_targets[side], open_orders[side], tolerance)
-        to_place += unmatched
-        stale += leftover
-
     actions: list[OrderAction] = []
     complete = True
     for order in sorted(stale, key=lambda o: (o.level, o.client_order_id)):
@@ -137,7 +121,7 @@ def diff_target(
             complete = False
 
     generation = next_generation
-    for t in sorted(to_place, key=lambda t: (abs(t.price - target.price), t.price, t.side.value)):
+    for t in sorted(to_place, key=lambda t: (abs(t.price - price), t.price, t.side.value)):
         busy = slots.get(t.level)
         if busy is not None and busy.status is not SlotStatus.FREE:
             complete = False
@@ -154,6 +138,59 @@ def diff_target(
             t.reduce_only,
             cid,
         )
-        actions.append(OrderAction(ActionKind.PLACE, t.level, place=place))
+        actions.append(OrderAction(ActionKind.PLACE, t.level, place=place, generation=generation))
         generation += 1
     return DiffResult(actions, complete)
+
+
+def diff_target(
+    target: TargetState,
+    slots: Mapping[Decimal, Slot],
+    *,
+    bot_id: str,
+    symbol: str,
+    next_generation: int,
+    tolerance: Decimal,
+) -> DiffResult:
+    """Actions that move ``slots`` towards ``target``: cancels first, then places.
+
+    The reference definition of the diff: it walks every slot. Engines use
+    ``market_maker.strategy.planner.Planner``, which maintains the same result incrementally.
+
+    Args:
+        target: The strategy's target state.
+        slots: Current slots by level.
+        bot_id: For client order ids.
+        symbol: For requests and client order ids.
+        next_generation: Generation of the first order placed (the book's ``order_seq + 1``);
+            each further place takes the next number.
+        tolerance: Absolute price distance within which a resting order counts as on target.
+    """
+    closes = {t.level: t for t in target.closes}
+    open_orders: dict[Side, list[OrderRecord]] = {Side.BUY: [], Side.SELL: []}
+    stale: list[OrderRecord] = []
+    to_place: list[TargetOrder] = []
+    for level in sorted(slots.keys() | closes.keys()):
+        slot = slots.get(level)
+        order = slot.active_order if slot is not None else None
+        if order is not None and order.role is OrderRole.OPEN:
+            open_orders[order.side].append(order)
+        old, new = close_work(closes.get(level), order, tolerance)
+        if old is not None:
+            stale.append(old)
+        if new is not None:
+            to_place.append(new)
+    for side in Side:
+        targets = [t for t in target.openings if t.side is side]
+        unmatched, leftover = match_openings(targets, open_orders[side], tolerance)
+        to_place += unmatched
+        stale += leftover
+    return build_actions(
+        stale,
+        to_place,
+        slots,
+        price=target.price,
+        bot_id=bot_id,
+        symbol=symbol,
+        next_generation=next_generation,
+    )

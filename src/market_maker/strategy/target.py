@@ -6,7 +6,7 @@ difference between target and reality into actions, so restarts, drift and parti
 converge by themselves.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -54,7 +54,8 @@ class TargetState:
         center_index: Lattice index of the center.
         interval: Effective interval (config unit).
         step: Absolute price distance of one interval at the center.
-        orders: Target orders: closes by level, then buys and sells nearest first.
+        closes: Closing orders, by slot level.
+        openings: Opening orders: buys, then sells, nearest first.
         stable_low: While nothing but the price changes, the target is the same for every
             price strictly between ``stable_low`` and ``stable_high`` (engines skip
             re-deciding there).
@@ -68,10 +69,16 @@ class TargetState:
     center_index: int
     interval: Decimal
     step: Decimal
-    orders: tuple[TargetOrder, ...]
+    closes: tuple[TargetOrder, ...]
+    openings: tuple[TargetOrder, ...]
     stable_low: Decimal
     stable_high: Decimal
     capped: bool = False
+
+    @property
+    def orders(self) -> tuple[TargetOrder, ...]:
+        """All target orders: closes, then openings."""
+        return self.closes + self.openings
 
     def is_stable_at(self, price: Decimal) -> bool:
         """True when ``price`` gives this same target (all else unchanged)."""
@@ -95,17 +102,18 @@ _BAND_MARGIN = Decimal("1e-18")
 """Relative shrink of band edges computed by division, so rounding never widens the band."""
 
 
-class _Band:
+class Band:
     """Open price interval in which the decision is invariant; narrowed as it is computed.
 
     Also notes whether the exposure cap held a level back (``capped``).
     """
 
-    __slots__ = ("capped", "high", "low")
+    __slots__ = ("capped", "high", "low", "pinned")
 
     def __init__(self, low: Decimal, high: Decimal) -> None:
         self.low, self.high = low, high
         self.capped = False
+        self.pinned = False
 
     def above(self, edge: Decimal) -> None:
         """The price must stay above ``edge``."""
@@ -115,34 +123,45 @@ class _Band:
         """The price must stay below ``edge``."""
         self.high = min(self.high, edge)
 
-    def pin(self, price: Decimal) -> None:
-        """No other price gives the same decision: the band becomes empty."""
-        self.low = self.high = price
+    def pin(self) -> None:
+        """No other price gives the same decision: the band is empty whatever else holds."""
+        self.pinned = True
+
+    def edges(self, price: Decimal) -> tuple[Decimal, Decimal]:
+        """Final (low, high); ``(price, price)`` when pinned."""
+        return (price, price) if self.pinned else (self.low, self.high)
 
 
-def _center_band(
-    lattice: Lattice, center_index: int, price: Decimal, skewed: Decimal, spacing: Spacing
-) -> _Band:
-    """Prices whose skewed price stays in the center's lattice cell."""
-    if spacing is Spacing.ARITHMETIC:
+@lru_cache(maxsize=8192)
+def _cell(lattice: Lattice, center_index: int) -> tuple[Decimal, Decimal, Decimal]:
+    """(center, low, high) of the lattice cell around level ``center_index``."""
+    center = lattice.level(center_index)
+    if lattice.spacing is Spacing.ARITHMETIC:
         half = lattice.interval / 2
-        center = lattice.level(center_index)
-        low, high = center - half, center + half
-    else:
-        root = (ONE + lattice.interval).sqrt()
-        center = lattice.level(center_index)
-        low, high = center / root, center * root
+        return center, center - half, center + half
+    root = (ONE + lattice.interval).sqrt()
+    return center, center / root, center * root
+
+
+def _center_band(lattice: Lattice, center_index: int, price: Decimal, skewed: Decimal) -> Band:
+    """Prices whose skewed price stays in the center's lattice cell."""
+    _, low, high = _cell(lattice, center_index)
     if skewed != price:  # back from skewed price to price: price = skewed / factor
         factor = skewed / price
         low, high = low / factor, high / factor
-    if skewed != price or spacing is Spacing.GEOMETRIC:
+    if skewed != price or lattice.spacing is Spacing.GEOMETRIC:
         low *= ONE + _BAND_MARGIN
         high *= ONE - _BAND_MARGIN
-    return _Band(low, high)
+    return Band(low, high)
+
+
+@lru_cache(maxsize=1024)
+def _lattice(anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
+    return Lattice(anchor, interval, spacing)
 
 
 @lru_cache(maxsize=16384)
-def _take_profit(
+def take_profit_of(
     level: Decimal,
     position_qty: Decimal,
     cost_basis: Decimal,
@@ -167,115 +186,214 @@ def _take_profit(
     return take_profit, TargetOrder(level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
 
 
-def _closing_order(
+def closing_order(
     slot: Slot,
     price: Decimal,
-    buffer: Decimal,
+    gap: Decimal,
     lattice: Lattice,
-    config: GridConfig,
     instrument: Instrument,
-    band: _Band,
-) -> TargetOrder | None:
-    take_profit, at_take_profit = _take_profit(
-        slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, config.post_only
+    post_only: bool,
+) -> tuple[TargetOrder | None, Decimal, bool]:
+    """The closing order of a slot's position at ``price``.
+
+    Returns ``(order, take_profit, pinned)``: ``order`` is None for dust; ``pinned`` means
+    the price itself set the order price (the market is within ``gap`` of the take-profit),
+    so the decision must be taken again at every price. Otherwise the order rests at the
+    take-profit for every price on this side of ``take_profit -/+ gap``.
+    """
+    take_profit, at_take_profit = take_profit_of(
+        slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, post_only
     )
-    gap = max(buffer, instrument.tick_size)
     # Never beyond the take-profit, never at or through the market.
     if slot.position_qty > 0:
         if price + gap <= take_profit:
-            band.below(take_profit - gap)
-            return at_take_profit
+            return at_take_profit, take_profit, False
         side, raw = Side.SELL, price + gap
     else:
         if price - gap >= take_profit:
-            band.above(take_profit + gap)
-            return at_take_profit
+            return at_take_profit, take_profit, False
         side, raw = Side.BUY, price - gap
-    band.pin(price)  # the price itself sets the order price: re-decide each time
     qty = instrument.round_qty(abs(slot.position_qty))
     order_price = instrument.round_price(side, raw)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
-        return None  # dust: held until a later fill makes it tradeable
-    return TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, config.post_only, True)
+        return None, take_profit, True  # dust: held until a later fill makes it tradeable
+    order = TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
+    return order, take_profit, True
 
 
 @dataclass(frozen=True, slots=True)
-class _Grid:
-    """Inputs shared by both sides of the opening-order walk."""
+class WindowLevel:
+    """One level of one side's opening window (everything that does not depend on slots).
 
+    Attributes:
+        level: Slot key (the level snapped to the nearest tick: the same for either side).
+        price: Order price (buys rounded down, sells up).
+        edge: Price at which the level enters the safety buffer.
+        order: The opening order placed there, or None when it is not tradeable.
+    """
+
+    level: Decimal
     price: Decimal
-    center_index: int
-    buffer: Decimal
-    slots: Mapping[Decimal, Slot]
-    lattice: Lattice
-    config: GridConfig
-    instrument: Instrument
-    atr: Decimal | None
-    band: _Band
+    edge: Decimal
+    order: TargetOrder | None
 
 
 @lru_cache(maxsize=8192)
-def _window(
-    lattice: Lattice, instrument: Instrument, side: Side, center_index: int, window: int
-) -> tuple[tuple[Decimal, Decimal], ...]:
-    """(slot level, order price) of each level of one side's window, nearest first.
+def window_levels(
+    lattice: Lattice,
+    instrument: Instrument,
+    side: Side,
+    center_index: int,
+    window: int,
+    buffer: Decimal,
+    sizing: tuple[GridConfig, Decimal | None],
+) -> tuple[WindowLevel, ...]:
+    """One side's window around the center, nearest level first.
 
-    Pure and memoised: it depends only on the lattice and the center, which stay the same
-    for many decisions in a row.
+    Pure and memoised: it depends only on the lattice, the center and the sizing, which
+    stay the same for many decisions in a row. ``sizing`` is the config and the ATR the
+    size depends on (None when sizes do not scale with volatility).
     """
+    config, atr = sizing
     direction = -side.sign  # buys below the center, sells above
-    out: list[tuple[Decimal, Decimal]] = []
+    out: list[WindowLevel] = []
     seen: set[Decimal] = set()
     for i in range(1, window + 1):
         raw = lattice.level(center_index + direction * i)
-        level = instrument.round_price_nearest(raw)  # the slot key: same for either side
+        level = instrument.round_price_nearest(raw)
         if level <= 0 or level in seen:
             continue
         seen.add(level)
-        out.append((level, instrument.round_price(side, raw)))  # buys down, sells up
+        price = instrument.round_price(side, raw)
+        qty = order_size(config, instrument, price, atr)
+        order = (
+            TargetOrder(level, side, OrderRole.OPEN, price, qty, config.post_only, False)
+            if instrument.is_tradeable(price, qty)
+            else None
+        )
+        out.append(WindowLevel(level, price, price + side.sign * buffer, order))
     return tuple(out)
 
 
-def _opening_orders(side: Side, committed: Decimal, grid: _Grid) -> list[TargetOrder]:
-    config, instrument, slots, price = grid.config, grid.instrument, grid.slots, grid.price
+def opening_orders(
+    side: Side,
+    committed: Decimal,
+    frame: "Frame",
+    slots: Mapping[Decimal, Slot],
+    config: GridConfig,
+    instrument: Instrument,
+    atr: Decimal | None,
+    band: Band,
+) -> list[TargetOrder]:
+    """Opening orders of one side, nearest first, within the exposure cap.
+
+    ``committed`` is the side's worst-case exposure already taken (positions plus resting
+    opening orders). Narrows ``band`` to the prices where each level's fate stays the same.
+    """
     window = config.buy_window if side is Side.BUY else config.sell_window
-    buffer, band, is_buy = grid.buffer, grid.band, side is Side.BUY
+    sizing = (config, atr if config.volatility_size_k else None)
+    levels = window_levels(
+        frame.lattice, instrument, side, frame.center_index, window, frame.buffer, sizing
+    )
+    price, is_buy, max_inventory = frame.price, side is Side.BUY, config.max_inventory
+    max_retries = config.max_post_only_retries
+    above: Decimal | None = None  # the band stays above every edge on its low side
+    below: Decimal | None = None  # and below every edge on its high side
     orders: list[TargetOrder] = []
-    for level, order_price in _window(grid.lattice, instrument, side, grid.center_index, window):
-        inside_buffer = (price - order_price) * side.sign < buffer
-        # Keep the band on this side of the edge, where the level's fate stays the same.
-        edge = order_price + buffer if is_buy else order_price - buffer
+    for wl in levels:
+        edge = wl.edge
+        # Inside the buffer when the market is within ``buffer`` of the order price.
+        inside_buffer = price < edge if is_buy else price > edge
         if is_buy != inside_buffer:
-            band.above(edge)
-        else:
-            band.below(edge)
-        if inside_buffer:
+            if above is None or edge > above:
+                above = edge
+        elif below is None or edge < below:
+            below = edge
+        if inside_buffer or wl.order is None:
             continue
-        slot = slots.get(level)
+        slot = slots.get(wl.level)
         existing = None
         if slot is not None:
             if slot.position_qty:
                 continue  # the slot's one order is its closing order
-            if slot.post_only_fail_count >= config.max_post_only_retries:
+            if slot.post_only_fail_count >= max_retries:
                 continue
             existing = slot.active_order
-        qty = order_size(config, instrument, order_price, grid.atr)
-        if not instrument.is_tradeable(order_price, qty):
-            continue
-        already_counted = (
-            existing is not None and existing.role is OrderRole.OPEN and existing.side is side
-        )
-        if not already_counted:
-            if committed + qty > config.max_inventory:
+        if existing is None or existing.role is not OrderRole.OPEN or existing.side is not side:
+            qty = wl.order.qty
+            if committed + qty > max_inventory:
                 # Exposure cap. Resting orders are counted as filled until their cancel is
                 # confirmed, so a new level may wait one decision while a far one is cancelled.
                 band.capped = True
                 continue
             committed += qty
-        orders.append(
-            TargetOrder(level, side, OrderRole.OPEN, order_price, qty, config.post_only, False)
-        )
+        orders.append(wl.order)
+    if above is not None:
+        band.above(above)
+    if below is not None:
+        band.below(below)
     return orders
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Where the grid stands at one price: lattice, center and the distances derived from it.
+
+    Attributes:
+        price: Market price.
+        skewed: Price shifted by the inventory skew.
+        lattice: The lattice (anchor, interval, spacing).
+        center_index: Lattice index of the center.
+        center: Center level.
+        step: Absolute price distance of one interval at the center.
+        buffer: Safety buffer (absolute price distance).
+        gap: Smallest distance of a closing order from the market (buffer, at least a tick).
+    """
+
+    price: Decimal
+    skewed: Decimal
+    lattice: Lattice
+    center_index: int
+    center: Decimal
+    step: Decimal
+    buffer: Decimal
+    gap: Decimal
+
+
+def frame_at(
+    price: Decimal,
+    interval: Decimal,
+    anchor: Decimal,
+    inventory: Decimal,
+    config: GridConfig,
+    instrument: Instrument,
+) -> tuple[Frame, Band]:
+    """The frame at ``price`` and the band of prices that keep its center."""
+    lattice = _lattice(anchor, interval, config.spacing)
+    skewed = skewed_price(price, inventory, config)
+    center_index = lattice.nearest_index(skewed)
+    center = _cell(lattice, center_index)[0]
+    step = lattice.step(center)
+    buffer = config.safety_buffer * step
+    gap = max(buffer, instrument.tick_size)
+    band = _center_band(lattice, center_index, price, skewed)
+    return Frame(price, skewed, lattice, center_index, center, step, buffer, gap), band
+
+
+def closes_enabled(risk: RiskState, config: GridConfig) -> bool:
+    """Closing orders rest unless the breaker is open with the CANCEL policy."""
+    return risk is not RiskState.HALTED or config.halted_closing_orders is HaltedClosingPolicy.KEEP
+
+
+def opening_sides(risk: RiskState, config: GridConfig) -> tuple[Side, ...]:
+    """Sides that place opening orders (none outside NORMAL)."""
+    if risk is not RiskState.NORMAL:
+        return ()
+    if config.mode is GridMode.LONG:
+        return (Side.BUY,)
+    if config.mode is GridMode.SHORT:
+        return (Side.SELL,)
+    return (Side.BUY, Side.SELL)
 
 
 def compute_target(
@@ -292,6 +410,9 @@ def compute_target(
 ) -> TargetState:
     """Decide which orders should rest at ``price``.
 
+    The reference definition of the target: it walks every slot. Engines use
+    ``market_maker.strategy.planner.Planner``, which maintains the same result incrementally.
+
     Args:
         price: Market price.
         interval: Effective interval (see ``effective_interval``).
@@ -303,55 +424,75 @@ def compute_target(
         risk: NORMAL places everything; RISK_MODE only closes; HALTED closes per policy.
         atr: Current ATR, for volatility-scaled sizes.
     """
-    lattice = Lattice(anchor, interval, config.spacing)
-    skewed = skewed_price(price, inventory, config)
-    center_index = lattice.nearest_index(skewed)
-    center = lattice.level(center_index)
-    step = lattice.step(center)
-    buffer = config.safety_buffer * step
-    band = _center_band(lattice, center_index, price, skewed, config.spacing)
+    frame, band = frame_at(price, interval, anchor, inventory, config, instrument)
 
     closes: list[TargetOrder] = []
-    if risk is not RiskState.HALTED or config.halted_closing_orders is HaltedClosingPolicy.KEEP:
+    if closes_enabled(risk, config):
         for level in sorted(slots):
             slot = slots[level]
             if slot.position_qty:
-                order = _closing_order(slot, price, buffer, lattice, config, instrument, band)
+                order, take_profit, pinned = closing_order(
+                    slot, price, frame.gap, frame.lattice, instrument, config.post_only
+                )
+                if pinned:
+                    band.pin()
+                elif slot.position_qty > 0:
+                    band.below(take_profit - frame.gap)
+                else:
+                    band.above(take_profit + frame.gap)
                 if order is not None:
                     closes.append(order)
 
     openings: list[TargetOrder] = []
-    if risk is RiskState.NORMAL:
-        # Worst-case exposure per side: every long (short) slot's position, plus every
-        # resting opening buy (sell) filled. Short slots are no headroom for buys: their
-        # closing buys may fill first, taking the inventory to zero, not below it.
-        long_exposure = short_exposure = ZERO
-        for slot in slots.values():
-            if slot.position_qty > 0:
-                long_exposure += slot.position_qty
-            else:
-                short_exposure -= slot.position_qty
-            resting = slot.active_order
-            if resting is not None and resting.role is OrderRole.OPEN:
-                if resting.side is Side.BUY:
-                    long_exposure += resting.remaining_qty
-                else:
-                    short_exposure += resting.remaining_qty
-        grid = _Grid(price, center_index, buffer, slots, lattice, config, instrument, atr, band)
-        if config.mode in (GridMode.LONG, GridMode.NEUTRAL):
-            openings += _opening_orders(Side.BUY, long_exposure, grid)
-        if config.mode in (GridMode.SHORT, GridMode.NEUTRAL):
-            openings += _opening_orders(Side.SELL, short_exposure, grid)
+    sides = opening_sides(risk, config)
+    if sides:
+        long_exposure, short_exposure = exposures(slots.values())
+        for side in sides:
+            committed = long_exposure if side is Side.BUY else short_exposure
+            openings += opening_orders(side, committed, frame, slots, config, instrument, atr, band)
+    return target_state(frame, interval, tuple(closes), tuple(openings), band)
 
+
+def exposures(slots: Iterable[Slot]) -> tuple[Decimal, Decimal]:
+    """Worst-case (long, short) exposure: positions plus every resting opening order filled.
+
+    Short slots are no headroom for buys: their closing buys may fill first, taking the
+    inventory to zero, not below it (and the same the other way).
+    """
+    long_exposure = short_exposure = ZERO
+    for slot in slots:
+        if slot.position_qty > 0:
+            long_exposure += slot.position_qty
+        else:
+            short_exposure -= slot.position_qty
+        resting = slot.active_order
+        if resting is not None and resting.role is OrderRole.OPEN:
+            if resting.side is Side.BUY:
+                long_exposure += resting.remaining_qty
+            else:
+                short_exposure += resting.remaining_qty
+    return long_exposure, short_exposure
+
+
+def target_state(
+    frame: Frame,
+    interval: Decimal,
+    closes: tuple[TargetOrder, ...],
+    openings: tuple[TargetOrder, ...],
+    band: Band,
+) -> TargetState:
+    """Assemble the target state from its parts."""
+    low, high = band.edges(frame.price)
     return TargetState(
-        price,
-        skewed,
-        center,
-        center_index,
+        frame.price,
+        frame.skewed,
+        frame.center,
+        frame.center_index,
         interval,
-        step,
-        (*closes, *openings),
-        band.low,
-        band.high,
+        frame.step,
+        closes,
+        openings,
+        low,
+        high,
         band.capped,
     )

@@ -1,0 +1,264 @@
+"""Incremental decisions: exactly ``decide``'s result, at a cost that follows what changed.
+
+``compute_target`` and ``diff_target`` walk every slot. A grid that has bought its way down
+a falling market holds hundreds of positions, each with a closing order that nothing but a
+fill of its own changes; re-deriving all of them whenever the grid moves one level puts the
+cost of a decision in the holdings instead of in the order traffic.
+
+The planner keeps, for each slot, its closing order and what the diff makes of it (nothing,
+a stale order to cancel, an order to place), and re-examines only
+
+* slots the book reports changed since the last decision (``SlotBook.take_changes``), and
+* slots whose closing order follows the price because the market is within the gap of
+  their take-profit ("pinned"); take-profits are kept sorted, so these are found by
+  bisection, and the nearest unpinned take-profit bounds the decision's stable band.
+
+Anything that moves every closing order at once (anchor, interval, risk state, gap,
+requote tolerance, another book) rebuilds the whole state. Opening orders depend on the
+window around the center only and are derived afresh each decision from the memoised
+window. A property test checks the planner against the reference functions over random
+books and prices; a whole-backtest test checks identical fills and orders.
+"""
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Mapping
+from decimal import Decimal
+
+from market_maker.domain.decimals import ZERO
+from market_maker.domain.enums import OrderRole, RiskState, Side
+from market_maker.domain.instrument import Instrument
+from market_maker.slots.book import SlotBook
+from market_maker.slots.model import OrderRecord, Slot
+from market_maker.strategy.config import GridConfig
+from market_maker.strategy.decide import Decision
+from market_maker.strategy.diff import DiffResult, build_actions, close_work, match_openings
+from market_maker.strategy.interval import effective_interval
+from market_maker.strategy.target import (
+    Band,
+    Frame,
+    TargetOrder,
+    closes_enabled,
+    closing_order,
+    frame_at,
+    opening_orders,
+    opening_sides,
+    take_profit_of,
+    target_state,
+)
+
+_AFTER_ALL = Decimal("Infinity")
+"""Sorts after every level: ``(tp, _AFTER_ALL)`` follows every entry with take-profit ``tp``."""
+
+
+class Planner:
+    """Decides like ``market_maker.strategy.decide.decide`` for one book, incrementally.
+
+    Not thread-safe. Holds derived state only: dropping a planner (or handing it another
+    book) costs one full rebuild, never a different decision.
+    """
+
+    def __init__(self, config: GridConfig, instrument: Instrument) -> None:
+        self.config = config
+        self.instrument = instrument
+        self._book: SlotBook | None = None
+        self._key: tuple[object, ...] | None = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self._closes: dict[Decimal, TargetOrder] = {}  # level -> target close (not dust)
+        self._closes_sorted: tuple[TargetOrder, ...] | None = ()  # None: rebuild
+        self._tp: dict[Decimal, tuple[Decimal, bool]] = {}  # level -> (take-profit, long)
+        self._long_tp: list[tuple[Decimal, Decimal]] = []  # (take-profit, level), sorted
+        self._short_tp: list[tuple[Decimal, Decimal]] = []
+        self._pinned: set[Decimal] = set()
+        self._stale: dict[Decimal, OrderRecord] = {}  # level -> close order to cancel
+        self._place: dict[Decimal, TargetOrder] = {}  # level -> close to place
+        self._opening: dict[Decimal, OrderRecord] = {}  # level -> active opening order
+        self._position: dict[Decimal, Decimal] = {}  # level -> non-zero position
+        self._long_pos = ZERO
+        self._short_pos = ZERO
+
+    def decide(
+        self,
+        *,
+        price: Decimal,
+        book: SlotBook,
+        risk: RiskState = RiskState.NORMAL,
+        anchor: Decimal | None = None,
+        previous_center: Decimal | None = None,
+        atr: Decimal | None = None,
+        baseline_atr: Decimal | None = None,
+    ) -> Decision:
+        """Same arguments and result as ``decide`` (config and instrument are the planner's)."""
+        config, instrument = self.config, self.instrument
+        if anchor is None:
+            anchor = instrument.round_price_nearest(price)
+        if baseline_atr is None:
+            baseline_atr = config.baseline_atr
+        interval = effective_interval(config, atr, baseline_atr)
+        frame, band = frame_at(price, interval, anchor, book.inventory, config, instrument)
+        tolerance = config.requote_tolerance * frame.step
+        enabled = closes_enabled(risk, config)
+        key = (anchor, interval, enabled, frame.gap, tolerance)
+        if book is not self._book or key != self._key:
+            self._clear()
+            self._book, self._key = book, key
+            book.take_changes()
+            changed: set[Decimal] = set(book.slots)
+        else:
+            changed = book.take_changes()
+        slots = book.slots
+        for level in changed:
+            self._index(level, slots.get(level), frame, enabled)
+
+        # Closing orders within the gap of the market follow the price.
+        gap = frame.gap
+        n_long = bisect_left(self._long_tp, (price + gap,))
+        n_short = bisect_right(self._short_tp, (price - gap, _AFTER_ALL))
+        pinned = {level for _, level in self._long_tp[:n_long]}
+        pinned.update(level for _, level in self._short_tp[n_short:])
+        for level in changed | self._pinned | pinned:
+            self._judge(level, slots.get(level), frame, enabled, tolerance)
+        self._pinned = pinned
+        if pinned:
+            band.pin()
+        if n_long < len(self._long_tp):
+            band.below(self._long_tp[n_long][0] - gap)
+        if n_short:
+            band.above(self._short_tp[n_short - 1][0] + gap)
+
+        openings = self._openings(frame, slots, risk, atr, band)
+        diff = self._diff(openings, book, price, tolerance)
+        if self._closes_sorted is None:
+            self._closes_sorted = tuple(self._closes[level] for level in sorted(self._closes))
+        target = target_state(frame, interval, self._closes_sorted, tuple(openings), band)
+        return Decision(
+            anchor,
+            target,
+            tuple(diff.actions),
+            previous_center is not None and previous_center != target.center,
+            complete=diff.complete and not target.capped,
+        )
+
+    def _openings(
+        self,
+        frame: Frame,
+        slots: Mapping[Decimal, Slot],
+        risk: RiskState,
+        atr: Decimal | None,
+        band: Band,
+    ) -> list[TargetOrder]:
+        """Opening orders, with the exposure taken from the running sums."""
+        openings: list[TargetOrder] = []
+        sides = opening_sides(risk, self.config)
+        if not sides:
+            return openings
+        long_exposure, short_exposure = self._long_pos, self._short_pos
+        for order in self._opening.values():
+            if order.side is Side.BUY:
+                long_exposure += order.remaining_qty
+            else:
+                short_exposure += order.remaining_qty
+        for side in sides:
+            committed = long_exposure if side is Side.BUY else short_exposure
+            openings += opening_orders(
+                side, committed, frame, slots, self.config, self.instrument, atr, band
+            )
+        return openings
+
+    def _diff(
+        self, openings: list[TargetOrder], book: SlotBook, price: Decimal, tolerance: Decimal
+    ) -> DiffResult:
+        """The actions: the kept close work plus the opening diff."""
+        stale = list(self._stale.values())
+        to_place = [self._place[level] for level in sorted(self._place)]
+        resting = [self._opening[level] for level in sorted(self._opening)]
+        for side in Side:
+            unmatched, leftover = match_openings(
+                [t for t in openings if t.side is side],
+                [o for o in resting if o.side is side],
+                tolerance,
+            )
+            to_place += unmatched
+            stale += leftover
+        return build_actions(
+            stale,
+            to_place,
+            book.slots,
+            price=price,
+            bot_id=book.bot_id,
+            symbol=book.symbol,
+            next_generation=book.order_seq + 1,
+        )
+
+    def _index(self, level: Decimal, slot: Slot | None, frame: Frame, enabled: bool) -> None:
+        """Refresh the position sums, opening-order index and take-profit order of a slot."""
+        old = self._position.pop(level, ZERO)
+        if old > 0:
+            self._long_pos -= old
+        elif old < 0:
+            self._short_pos += old
+        position = slot.position_qty if slot is not None else ZERO
+        if position:
+            self._position[level] = position
+            if position > 0:
+                self._long_pos += position
+            else:
+                self._short_pos -= position
+
+        order = slot.active_order if slot is not None else None
+        if order is not None and order.role is OrderRole.OPEN:
+            self._opening[level] = order
+        else:
+            self._opening.pop(level, None)
+
+        held = self._tp.pop(level, None)
+        if held is not None:
+            tps = self._long_tp if held[1] else self._short_tp
+            del tps[bisect_left(tps, (held[0], level))]
+        if slot is not None and position and enabled:
+            take_profit, _ = take_profit_of(
+                level,
+                position,
+                slot.cost_basis,
+                frame.lattice,
+                self.instrument,
+                self.config.post_only,
+            )
+            self._tp[level] = (take_profit, position > 0)
+            insort(self._long_tp if position > 0 else self._short_tp, (take_profit, level))
+
+    def _judge(
+        self,
+        level: Decimal,
+        slot: Slot | None,
+        frame: Frame,
+        enabled: bool,
+        tolerance: Decimal,
+    ) -> None:
+        """Recompute a slot's closing order and what the diff makes of it."""
+        close: TargetOrder | None = None
+        if slot is not None and slot.position_qty and enabled:
+            close, _, _ = closing_order(
+                slot,
+                frame.price,
+                frame.gap,
+                frame.lattice,
+                self.instrument,
+                self.config.post_only,
+            )
+        if self._closes.get(level) != close:
+            self._closes_sorted = None
+            if close is None:
+                del self._closes[level]
+            else:
+                self._closes[level] = close
+        stale, place = close_work(close, slot.active_order if slot is not None else None, tolerance)
+        if stale is None:
+            self._stale.pop(level, None)
+        else:
+            self._stale[level] = stale
+        if place is None:
+            self._place.pop(level, None)
+        else:
+            self._place[level] = place
