@@ -1,10 +1,11 @@
 """Market data events."""
 
-from dataclasses import dataclass
 from decimal import Decimal
 
+from market_maker.domain.values import value
 
-@dataclass(frozen=True, slots=True)
+
+@value
 class Candle:
     """One OHLCV bar.
 
@@ -31,7 +32,7 @@ class Candle:
     closed: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PriceUpdate:
     """A new market price for one symbol (last trade or mid).
 

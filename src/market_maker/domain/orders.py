@@ -1,13 +1,13 @@
 """Order requests, actions and exchange order updates (mirrors of the protobuf messages)."""
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import FastEnum, Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from market_maker.domain.values import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PlaceOrderRequest:
     """Everything the exchange needs to place one order.
 
@@ -34,7 +34,7 @@ class PlaceOrderRequest:
     client_order_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CancelOrderRequest:
     """Cancel one order, by exchange id when known and always by client order id.
 
@@ -58,7 +58,7 @@ class ActionKind(FastEnum):
     """Cancel a resting order."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OrderAction:
     """One step from current state towards the target state.
 
@@ -86,7 +86,7 @@ class OrderAction:
         return self.cancel.client_order_id
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OrderUpdate:
     """An exchange report about one of our orders. All quantities are cumulative.
 

@@ -8,13 +8,14 @@ updates are harmless and any permutation of the same updates ends in the same bo
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import Liquidity, OrderRole, OrderStatus, Side, SlotStatus
 from market_maker.domain.errors import ClientOrderIdError, MarketMakerError
 from market_maker.domain.orders import OrderAction, OrderUpdate
+from market_maker.domain.values import value
 from market_maker.slots.accounting import book_fill
 from market_maker.slots.client_ids import id_prefix, parse_client_order_id
 from market_maker.slots.machine import STATUS_EVENT, SlotEvent, transition
@@ -41,7 +42,7 @@ class InvalidOrderUpdateError(MarketMakerError, ValueError):
     """An order update contradicts itself (a bug in the exchange adapter, not market noise)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class BookedFill:
     """A fill delta the book booked: one row of the fill ledger.
 
@@ -75,7 +76,7 @@ class BookedFill:
         return self.quote / self.qty if self.qty else ZERO
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UpdateResult:
     """What applying one order update did.
 

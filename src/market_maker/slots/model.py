@@ -4,14 +4,14 @@ Both are frozen: every change produces a new value, so a snapshot of the book is
 shallow copy and nothing mutates a slot behind the book's back.
 """
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import OrderRole, OrderStatus, PositionStatus, Side, SlotStatus
+from market_maker.domain.values import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OrderRecord:
     """One order of one slot, with everything booked from it so far.
 
@@ -62,7 +62,7 @@ class OrderRecord:
         return self.qty - self.filled_qty
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Slot:
     """One grid level: the unit of locking, idempotency and accounting.
 

@@ -1,11 +1,11 @@
 """One decision: price in, target state and actions out. The same code in backtest and live."""
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from market_maker.domain.enums import RiskState
 from market_maker.domain.instrument import Instrument
 from market_maker.domain.orders import OrderAction
+from market_maker.domain.values import value
 from market_maker.slots.book import SlotBook
 from market_maker.strategy.config import GridConfig
 from market_maker.strategy.diff import diff_target
@@ -13,7 +13,7 @@ from market_maker.strategy.interval import effective_interval
 from market_maker.strategy.target import TargetState, compute_target
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Decision:
     """The outcome of one decision.
 

@@ -9,7 +9,6 @@ filled again by a later decision, once the cancel is confirmed.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from market_maker.domain.enums import OrderRole, OrderType, Side, SlotStatus, TimeInForce
@@ -19,6 +18,7 @@ from market_maker.domain.orders import (
     OrderAction,
     PlaceOrderRequest,
 )
+from market_maker.domain.values import value
 from market_maker.slots.client_ids import make_client_order_id
 from market_maker.slots.model import OrderRecord, Slot
 from market_maker.strategy.target import TargetOrder, TargetState
@@ -67,7 +67,7 @@ def match_openings(
     return unmatched, list(free_orders.values())
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DiffResult:
     """The actions, and whether executing them as planned reaches the target.
 

@@ -7,20 +7,20 @@ converge by themselves.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
 from market_maker.domain.decimals import ONE, ZERO
 from market_maker.domain.enums import GridMode, OrderRole, RiskState, Side, Spacing
 from market_maker.domain.instrument import Instrument
+from market_maker.domain.values import value
 from market_maker.slots.model import Slot
 from market_maker.strategy.config import GridConfig, HaltedClosingPolicy
 from market_maker.strategy.lattice import Lattice
 from market_maker.strategy.sizing import order_size
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class TargetOrder:
     """One order that should be resting.
 
@@ -43,7 +43,7 @@ class TargetOrder:
     reduce_only: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class TargetState:
     """The strategy's decision for one price.
 
@@ -221,7 +221,7 @@ def closing_order(
     return order, take_profit, True
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class WindowLevel:
     """One level of one side's opening window (everything that does not depend on slots).
 
@@ -335,7 +335,7 @@ def opening_orders(
     return orders
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Frame:
     """Where the grid stands at one price: lattice, center and the distances derived from it.
 
