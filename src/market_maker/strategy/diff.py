@@ -36,26 +36,28 @@ def _matches(order: OrderRecord, target: TargetOrder, tolerance: Decimal) -> boo
 def match_openings(
     targets: list[TargetOrder], orders: list[OrderRecord], tolerance: Decimal
 ) -> tuple[list[TargetOrder], list[OrderRecord]]:
-    """Pair opening targets with resting opening orders (by level); return the unmatched of each."""
+    """Pair opening targets with resting opening orders (by level); return the unmatched of each.
+
+    Both lists hold opening orders only, so matching is side and price within ``tolerance``.
+    """
     if not orders or not targets:
         return list(targets), list(orders)
-    free_orders = {o.client_order_id: o for o in orders}
-    unmatched: list[TargetOrder] = []
-    by_level = {o.level: o for o in orders}
+    free = {o.level: o for o in orders}  # one order per slot
     pending_targets: list[TargetOrder] = []
     for target in targets:  # exact level first: the common case with a static interval
-        order = by_level.get(target.level)
+        order = free.get(target.level)
         if (
             order is not None
-            and order.client_order_id in free_orders
-            and _matches(order, target, tolerance)
+            and order.side is target.side
+            and abs(order.price - target.price) <= tolerance
         ):
-            del free_orders[order.client_order_id]
+            del free[target.level]
         else:
             pending_targets.append(target)
+    unmatched: list[TargetOrder] = []
     for target in pending_targets:  # then the nearest resting order within tolerance
         best: OrderRecord | None = None
-        for order in free_orders.values():
+        for order in free.values():
             if _matches(order, target, tolerance) and (
                 best is None or abs(order.price - target.price) < abs(best.price - target.price)
             ):
@@ -63,8 +65,8 @@ def match_openings(
         if best is None:
             unmatched.append(target)
         else:
-            del free_orders[best.client_order_id]
-    return unmatched, list(free_orders.values())
+            del free[best.level]
+    return unmatched, list(free.values())
 
 
 @value

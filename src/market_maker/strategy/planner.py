@@ -50,6 +50,9 @@ _AFTER_ALL = Decimal("Infinity")
 """Sorts after every level: ``(tp, _AFTER_ALL)`` follows every entry with take-profit ``tp``."""
 
 
+_SIDES = (Side.BUY, Side.SELL)
+
+
 class Planner:
     """Decides like ``market_maker.strategy.decide.decide`` for one book, incrementally.
 
@@ -172,15 +175,18 @@ class Planner:
         """The actions: the kept close work plus the opening diff."""
         stale = list(self._stale.values())
         to_place = [self._place[level] for level in sorted(self._place)]
-        resting = [self._opening[level] for level in sorted(self._opening)]
-        for side in Side:
-            unmatched, leftover = match_openings(
-                [t for t in openings if t.side is side],
-                [o for o in resting if o.side is side],
-                tolerance,
-            )
-            to_place += unmatched
-            stale += leftover
+        targets: dict[Side, list[TargetOrder]] = {Side.BUY: [], Side.SELL: []}
+        resting: dict[Side, list[OrderRecord]] = {Side.BUY: [], Side.SELL: []}
+        for target in openings:
+            targets[target.side].append(target)
+        for level in sorted(self._opening):
+            order = self._opening[level]
+            resting[order.side].append(order)
+        for side in _SIDES:
+            if targets[side] or resting[side]:
+                unmatched, leftover = match_openings(targets[side], resting[side], tolerance)
+                to_place += unmatched
+                stale += leftover
         return build_actions(
             stale,
             to_place,
