@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_decision_band import INST, configs
 
-from market_maker.domain.enums import RiskState
+from market_maker.domain.enums import HaltedClosingPolicy, RiskState
 from market_maker.domain.orders import ActionKind
 from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
 from market_maker.slots.book import SlotBook
-from market_maker.strategy.config import GridConfig, HaltedClosingPolicy
+from market_maker.strategy.config import GridConfig
 from market_maker.strategy.decide import decide
 from market_maker.strategy.planner import Planner
 

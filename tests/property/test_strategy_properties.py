@@ -12,13 +12,20 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from market_maker.domain.enums import GridMode, OrderRole, RiskState, Side, Spacing
+from market_maker.domain.enums import (
+    GridMode,
+    HaltedClosingPolicy,
+    OrderRole,
+    RiskState,
+    Side,
+    Spacing,
+)
 from market_maker.domain.instrument import Instrument
 from market_maker.domain.orders import ActionKind
 from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import BookedFill, SlotBook
 from market_maker.slots.client_ids import parse_client_order_id
-from market_maker.strategy.config import GridConfig, HaltedClosingPolicy
+from market_maker.strategy.config import GridConfig
 from market_maker.strategy.decide import Decision, decide
 from market_maker.strategy.interval import effective_interval
 from market_maker.strategy.lattice import Lattice
@@ -243,14 +250,25 @@ class StepCheck:
                 k = lattice.nearest_index(action.slot_level)
                 assert INSTRUMENT.round_price_nearest(lattice.level(k)) == action.slot_level
             else:
-                assert away > 0 and request.reduce_only
+                assert request.reduce_only
                 entry = view.entries[request.client_order_id]
                 assert entry is not None
-                # A take-profit is never worse than entry +/- one interval.
-                if side is Side.SELL:
-                    assert request.price >= lattice.above(entry)
+                if (
+                    tick.risk is RiskState.HALTED
+                    and config.halted_closing_orders is HaltedClosingPolicy.FLATTEN
+                ):
+                    # Flattening: marketable, taker allowed, at most the gap through the
+                    # market (gap = the safety buffer, at least a tick).
+                    gap = max(buffer, TICK)
+                    assert away <= 0 and not request.post_only
+                    assert -away <= gap + TICK, f"flatten {side} at {request.price}, {price}"
                 else:
-                    assert request.price <= lattice.below(entry)
+                    assert away > 0
+                    # A take-profit is never worse than entry +/- one interval.
+                    if side is Side.SELL:
+                        assert request.price >= lattice.above(entry)
+                    else:
+                        assert request.price <= lattice.below(entry)
                 assert not (
                     tick.risk is RiskState.HALTED
                     and config.halted_closing_orders is HaltedClosingPolicy.CANCEL

@@ -18,12 +18,19 @@ from typing import Any
 import pytest
 
 from market_maker.domain.decimals import ZERO
-from market_maker.domain.enums import GridMode, OrderRole, RiskState, Side, Spacing
+from market_maker.domain.enums import (
+    GridMode,
+    HaltedClosingPolicy,
+    OrderRole,
+    RiskState,
+    Side,
+    Spacing,
+)
 from market_maker.domain.instrument import Instrument
 from market_maker.domain.orders import ActionKind, OrderAction
 from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import BookedFill, SlotBook
-from market_maker.strategy.config import GridConfig, HaltedClosingPolicy
+from market_maker.strategy.config import GridConfig
 from market_maker.strategy.decide import Decision, decide
 from market_maker.strategy.lattice import Lattice
 from support.driver import execute

@@ -147,3 +147,15 @@ class Liquidity(FastEnum):
     """The order rested on the book."""
     TAKER = "taker"
     """The order crossed the book."""
+
+
+class HaltedClosingPolicy(FastEnum):
+    """What happens to closing orders and positions while the circuit breaker is ``HALTED``."""
+
+    KEEP = "keep"
+    """Closing orders stay, so open positions can still take profit."""
+    CANCEL = "cancel"
+    """Closing orders are cancelled too; positions are kept and nothing rests."""
+    FLATTEN = "flatten"
+    """Every position is closed at the market (a marketable reduce-only limit, bounded by
+    the safety buffer), replacing its take-profit order."""

@@ -18,7 +18,6 @@ from market_maker.risk.cleaner import HaltPlan, OrderCancel, clean_orders, halt_
 from market_maker.risk.config import (
     Aggregation,
     CircuitBreakerConfig,
-    HaltedClosingPolicy,
     OrderCleanerConfig,
     ReconcilerConfig,
     RiskConfig,
@@ -52,7 +51,6 @@ __all__ = [
     "Correction",
     "Halt",
     "HaltPlan",
-    "HaltedClosingPolicy",
     "OrderCancel",
     "OrderCleanerConfig",
     "PlannedOrder",

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from market_maker.domain.decimals import ZERO
-from market_maker.domain.enums import OrderRole, OrderStatus, SlotStatus
+from market_maker.domain.enums import HaltedClosingPolicy, OrderRole, OrderStatus, SlotStatus
 from market_maker.domain.orders import CancelOrderRequest
-from market_maker.risk.config import HaltedClosingPolicy, OrderCleanerConfig
+from market_maker.risk.config import OrderCleanerConfig
 from market_maker.slots.model import OrderRecord, Slot
 
 _RESTING = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})

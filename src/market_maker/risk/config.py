@@ -21,17 +21,6 @@ class Aggregation(Enum):
     """``RISK_MODE`` only while every watched market is anomalous at the same time."""
 
 
-class HaltedClosingPolicy(Enum):
-    """What happens to closing orders and positions while the circuit breaker is ``HALTED``."""
-
-    KEEP = "keep"
-    """Closing orders stay, so open positions can still take profit."""
-    CANCEL = "cancel"
-    """Closing orders are cancelled too; positions are kept and nothing rests."""
-    FLATTEN = "flatten"
-    """Closing orders are cancelled and the whole position is closed with a market order."""
-
-
 class UnknownOrderPolicy(Enum):
     """What the reconciler does with an open order of ours that no slot knows."""
 
@@ -105,10 +94,6 @@ class CircuitBreakerConfig(BaseModel):
         0,
         ge=0,
         description="Seconds after an automatic trip until trading resumes; 0 = manual reset only.",
-    )
-    closing_policy: HaltedClosingPolicy = Field(
-        HaltedClosingPolicy.KEEP,
-        description="Closing orders while HALTED: keep, cancel, or flatten at market.",
     )
 
 

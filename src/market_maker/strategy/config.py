@@ -5,22 +5,12 @@ the operations guide lists recommended values per asset class.
 """
 
 from decimal import Decimal
-from enum import Enum
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from market_maker.domain.enums import GridMode, Spacing
+from market_maker.domain.enums import GridMode, HaltedClosingPolicy, Spacing
 from market_maker.indicators.atr import AtrMethod
-
-
-class HaltedClosingPolicy(Enum):
-    """What happens to closing orders while the circuit breaker is open (``HALTED``)."""
-
-    KEEP = "keep"
-    """Closing orders stay, so open positions can still take profit."""
-    CANCEL = "cancel"
-    """Closing orders are cancelled too; nothing rests while halted."""
 
 
 class GridConfig(BaseModel):
@@ -113,7 +103,8 @@ class GridConfig(BaseModel):
         "center to move before trying again.",
     )
     halted_closing_orders: HaltedClosingPolicy = Field(
-        HaltedClosingPolicy.KEEP, description="Closing orders while HALTED: keep or cancel."
+        HaltedClosingPolicy.KEEP,
+        description="Closing orders while HALTED: keep, cancel, or flatten at market.",
     )
 
     @model_validator(mode="after")

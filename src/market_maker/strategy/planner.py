@@ -30,7 +30,7 @@ from market_maker.domain.instrument import Instrument
 from market_maker.slots.book import SlotBook
 from market_maker.slots.model import OrderRecord, Slot
 from market_maker.strategy.config import GridConfig
-from market_maker.strategy.decide import Decision
+from market_maker.strategy.decide import Decision, decide
 from market_maker.strategy.diff import DiffResult, build_actions, close_work, match_openings
 from market_maker.strategy.interval import effective_interval
 from market_maker.strategy.target import (
@@ -39,6 +39,7 @@ from market_maker.strategy.target import (
     TargetOrder,
     closes_enabled,
     closing_order,
+    flattening,
     frame_at,
     opening_orders,
     opening_sides,
@@ -94,6 +95,19 @@ class Planner:
     ) -> Decision:
         """Same arguments and result as ``decide`` (config and instrument are the planner's)."""
         config, instrument = self.config, self.instrument
+        if flattening(risk, config):  # rare, and every close follows the price: no state
+            self._book = None
+            return decide(
+                price=price,
+                book=book,
+                config=config,
+                instrument=instrument,
+                risk=risk,
+                anchor=anchor,
+                previous_center=previous_center,
+                atr=atr,
+                baseline_atr=baseline_atr,
+            )
         if anchor is None:
             anchor = instrument.round_price_nearest(price)
         if baseline_atr is None:

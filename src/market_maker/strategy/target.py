@@ -11,11 +11,18 @@ from decimal import Decimal
 from functools import lru_cache
 
 from market_maker.domain.decimals import ONE, ZERO
-from market_maker.domain.enums import GridMode, OrderRole, RiskState, Side, Spacing
+from market_maker.domain.enums import (
+    GridMode,
+    HaltedClosingPolicy,
+    OrderRole,
+    RiskState,
+    Side,
+    Spacing,
+)
 from market_maker.domain.instrument import Instrument
 from market_maker.domain.values import value
 from market_maker.slots.model import Slot
-from market_maker.strategy.config import GridConfig, HaltedClosingPolicy
+from market_maker.strategy.config import GridConfig
 from market_maker.strategy.lattice import Lattice
 from market_maker.strategy.sizing import order_size
 
@@ -382,7 +389,35 @@ def frame_at(
 
 def closes_enabled(risk: RiskState, config: GridConfig) -> bool:
     """Closing orders rest unless the breaker is open with the CANCEL policy."""
-    return risk is not RiskState.HALTED or config.halted_closing_orders is HaltedClosingPolicy.KEEP
+    return (
+        risk is not RiskState.HALTED
+        or config.halted_closing_orders is not HaltedClosingPolicy.CANCEL
+    )
+
+
+def flattening(risk: RiskState, config: GridConfig) -> bool:
+    """The breaker is open with the FLATTEN policy: positions close at the market."""
+    return risk is RiskState.HALTED and config.halted_closing_orders is HaltedClosingPolicy.FLATTEN
+
+
+def flatten_order(
+    slot: Slot, price: Decimal, gap: Decimal, instrument: Instrument
+) -> TargetOrder | None:
+    """A marketable reduce-only limit closing the slot's whole position.
+
+    Priced ``gap`` through the market (a sell below it, a buy above), so it takes liquidity
+    at once but never trades further than the safety buffer from the decision price. None
+    for dust.
+    """
+    if slot.position_qty > 0:
+        side, raw = Side.SELL, price - gap
+    else:
+        side, raw = Side.BUY, price + gap
+    qty = instrument.round_qty(abs(slot.position_qty))
+    order_price = instrument.round_price(side, raw)
+    if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
+        return None
+    return TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, False, True)
 
 
 def opening_sides(risk: RiskState, config: GridConfig) -> tuple[Side, ...]:
@@ -427,7 +462,14 @@ def compute_target(
     frame, band = frame_at(price, interval, anchor, inventory, config, instrument)
 
     closes: list[TargetOrder] = []
-    if closes_enabled(risk, config):
+    if flattening(risk, config):
+        for level in sorted(slots):
+            slot = slots[level]
+            if slot.position_qty:
+                band.pin()  # the price sets every order price
+                if (flat := flatten_order(slot, price, frame.gap, instrument)) is not None:
+                    closes.append(flat)
+    elif closes_enabled(risk, config):
         for level in sorted(slots):
             slot = slots[level]
             if slot.position_qty:

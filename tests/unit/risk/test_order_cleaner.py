@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from market_maker.domain.enums import OrderRole, OrderStatus, Side, SlotStatus
+from market_maker.domain.enums import HaltedClosingPolicy, OrderRole, OrderStatus, Side, SlotStatus
 from market_maker.domain.orders import CancelOrderRequest
 from market_maker.risk.cleaner import clean_orders, halt_plan, is_cancellable
-from market_maker.risk.config import HaltedClosingPolicy, OrderCleanerConfig
+from market_maker.risk.config import OrderCleanerConfig
 from market_maker.slots.client_ids import make_client_order_id
 from market_maker.slots.model import OrderRecord, Slot
 

@@ -56,7 +56,6 @@ def test_defaults_are_conservative() -> None:
         (CircuitBreakerConfig, {"max_drawdown_quote": "0"}),
         (CircuitBreakerConfig, {"cooldown_s": -1}),
         (ReconcilerConfig, {"max_divergence_pct": "-1"}),
-        (RiskConfig, {"breaker": {"closing_policy": "sell_everything"}}),
     ],
 )
 def test_out_of_range_values_are_refused(model: type[BaseModel], values: dict[str, object]) -> None:
@@ -66,7 +65,7 @@ def test_out_of_range_values_are_refused(model: type[BaseModel], values: dict[st
 
 def test_yaml_style_values_parse_exactly() -> None:
     risk = RiskConfig.model_validate(
-        {"breaker": {"max_drawdown_quote": "250.5", "closing_policy": "flatten"}}
+        {"breaker": {"max_drawdown_quote": "250.5", "cooldown_s": "60"}}
     )
     assert risk.breaker.max_drawdown_quote == Decimal("250.5")
-    assert risk.breaker.closing_policy.value == "flatten"
+    assert risk.breaker.cooldown_s == 60
