@@ -93,6 +93,7 @@ order_records = st.builds(
     post_only=st.booleans(),
     reduce_only=st.booleans(),
     reject_reason=texts,
+    placed_ms=st.integers(0, 2**62),
 )
 slots = st.builds(
     Slot,

@@ -252,7 +252,7 @@ class SimpleEngine:
             self.observer.on_action(action)
             if action.kind is ActionKind.PLACE:
                 assert action.place is not None
-                book.record_intent(action)
+                book.record_intent(action, self.state.last_update_ms)
                 self._changed()  # the intent is saved before the call (write-ahead)
                 self.orders_placed += 1
                 report = self._call_place(action)

@@ -6,7 +6,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OrderRecord(_message.Message):
-    __slots__ = ("client_order_id", "level", "side", "role", "price", "qty", "generation", "order_id", "status", "filled_qty", "filled_quote", "fee", "cancel_requested", "post_only", "reduce_only", "reject_reason")
+    __slots__ = ("client_order_id", "level", "side", "role", "price", "qty", "generation", "order_id", "status", "filled_qty", "filled_quote", "fee", "cancel_requested", "post_only", "reduce_only", "reject_reason", "placed_time")
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class OrderRecord(_message.Message):
     POST_ONLY_FIELD_NUMBER: _ClassVar[int]
     REDUCE_ONLY_FIELD_NUMBER: _ClassVar[int]
     REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
+    PLACED_TIME_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     level: str
     side: _enums_pb2.Side
@@ -39,10 +40,11 @@ class OrderRecord(_message.Message):
     post_only: bool
     reduce_only: bool
     reject_reason: str
-    def __init__(self, client_order_id: _Optional[str] = ..., level: _Optional[str] = ..., side: _Optional[_Union[_enums_pb2.Side, str]] = ..., role: _Optional[_Union[_enums_pb2.OrderRole, str]] = ..., price: _Optional[str] = ..., qty: _Optional[str] = ..., generation: _Optional[int] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.OrderStatus, str]] = ..., filled_qty: _Optional[str] = ..., filled_quote: _Optional[str] = ..., fee: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., post_only: _Optional[bool] = ..., reduce_only: _Optional[bool] = ..., reject_reason: _Optional[str] = ...) -> None: ...
+    placed_time: int
+    def __init__(self, client_order_id: _Optional[str] = ..., level: _Optional[str] = ..., side: _Optional[_Union[_enums_pb2.Side, str]] = ..., role: _Optional[_Union[_enums_pb2.OrderRole, str]] = ..., price: _Optional[str] = ..., qty: _Optional[str] = ..., generation: _Optional[int] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[_enums_pb2.OrderStatus, str]] = ..., filled_qty: _Optional[str] = ..., filled_quote: _Optional[str] = ..., fee: _Optional[str] = ..., cancel_requested: _Optional[bool] = ..., post_only: _Optional[bool] = ..., reduce_only: _Optional[bool] = ..., reject_reason: _Optional[str] = ..., placed_time: _Optional[int] = ...) -> None: ...
 
 class InventorySlot(_message.Message):
-    __slots__ = ("price", "slot_status", "position_status", "position_qty", "entry_price", "cost_basis", "realized_pnl", "fees_paid", "generation", "post_only_fail_count", "order_id", "client_order_id", "order_side", "order_price", "order_qty", "order_filled_qty", "order_status", "order_level", "order_role", "order_generation", "order_filled_quote", "order_fee", "order_cancel_requested", "order_post_only", "order_reduce_only", "order_reject_reason")
+    __slots__ = ("price", "slot_status", "position_status", "position_qty", "entry_price", "cost_basis", "realized_pnl", "fees_paid", "generation", "post_only_fail_count", "order_id", "client_order_id", "order_side", "order_price", "order_qty", "order_filled_qty", "order_status", "order_level", "order_role", "order_generation", "order_filled_quote", "order_fee", "order_cancel_requested", "order_post_only", "order_reduce_only", "order_reject_reason", "order_placed_time")
     PRICE_FIELD_NUMBER: _ClassVar[int]
     SLOT_STATUS_FIELD_NUMBER: _ClassVar[int]
     POSITION_STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +71,7 @@ class InventorySlot(_message.Message):
     ORDER_POST_ONLY_FIELD_NUMBER: _ClassVar[int]
     ORDER_REDUCE_ONLY_FIELD_NUMBER: _ClassVar[int]
     ORDER_REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
+    ORDER_PLACED_TIME_FIELD_NUMBER: _ClassVar[int]
     price: str
     slot_status: _enums_pb2.SlotStatus
     position_status: _enums_pb2.PositionStatus
@@ -95,4 +98,5 @@ class InventorySlot(_message.Message):
     order_post_only: bool
     order_reduce_only: bool
     order_reject_reason: str
-    def __init__(self, price: _Optional[str] = ..., slot_status: _Optional[_Union[_enums_pb2.SlotStatus, str]] = ..., position_status: _Optional[_Union[_enums_pb2.PositionStatus, str]] = ..., position_qty: _Optional[str] = ..., entry_price: _Optional[str] = ..., cost_basis: _Optional[str] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., generation: _Optional[int] = ..., post_only_fail_count: _Optional[int] = ..., order_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., order_side: _Optional[_Union[_enums_pb2.Side, str]] = ..., order_price: _Optional[str] = ..., order_qty: _Optional[str] = ..., order_filled_qty: _Optional[str] = ..., order_status: _Optional[_Union[_enums_pb2.OrderStatus, str]] = ..., order_level: _Optional[str] = ..., order_role: _Optional[_Union[_enums_pb2.OrderRole, str]] = ..., order_generation: _Optional[int] = ..., order_filled_quote: _Optional[str] = ..., order_fee: _Optional[str] = ..., order_cancel_requested: _Optional[bool] = ..., order_post_only: _Optional[bool] = ..., order_reduce_only: _Optional[bool] = ..., order_reject_reason: _Optional[str] = ...) -> None: ...
+    order_placed_time: int
+    def __init__(self, price: _Optional[str] = ..., slot_status: _Optional[_Union[_enums_pb2.SlotStatus, str]] = ..., position_status: _Optional[_Union[_enums_pb2.PositionStatus, str]] = ..., position_qty: _Optional[str] = ..., entry_price: _Optional[str] = ..., cost_basis: _Optional[str] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., generation: _Optional[int] = ..., post_only_fail_count: _Optional[int] = ..., order_id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., order_side: _Optional[_Union[_enums_pb2.Side, str]] = ..., order_price: _Optional[str] = ..., order_qty: _Optional[str] = ..., order_filled_qty: _Optional[str] = ..., order_status: _Optional[_Union[_enums_pb2.OrderStatus, str]] = ..., order_level: _Optional[str] = ..., order_role: _Optional[_Union[_enums_pb2.OrderRole, str]] = ..., order_generation: _Optional[int] = ..., order_filled_quote: _Optional[str] = ..., order_fee: _Optional[str] = ..., order_cancel_requested: _Optional[bool] = ..., order_post_only: _Optional[bool] = ..., order_reduce_only: _Optional[bool] = ..., order_reject_reason: _Optional[str] = ..., order_placed_time: _Optional[int] = ...) -> None: ...

@@ -137,6 +137,7 @@ def _cancel_flag(order: OrderRecord, requested: bool) -> OrderRecord:
         order.post_only,
         order.reduce_only,
         order.reject_reason,
+        order.placed_ms,
     )
 
 
@@ -232,8 +233,8 @@ class SlotBook:
 
     # -- commands ------------------------------------------------------------------------
 
-    def record_intent(self, action: OrderAction) -> Slot:
-        """Write-ahead: mark the slot PENDING with the order about to be sent.
+    def record_intent(self, action: OrderAction, ts_ms: int = 0) -> Slot:
+        """Write-ahead: mark the slot PENDING with the order about to be sent at ``ts_ms``.
 
         Must be persisted before the exchange call, so a crash at any point leaves a record
         of every id that may have reached the exchange.
@@ -264,6 +265,7 @@ class SlotBook:
             generation=generation,
             post_only=request.post_only,
             reduce_only=request.reduce_only,
+            placed_ms=ts_ms,
         )
         self.order_seq = generation
         slot = _evolve(slot, status, record, generation=generation)
@@ -358,6 +360,7 @@ class SlotBook:
             record.post_only,
             record.reduce_only,
             update.reject_reason or record.reject_reason,
+            record.placed_ms,
         )
         event: SlotEvent | None = None
         orphan = False

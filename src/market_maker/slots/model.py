@@ -32,6 +32,7 @@ class OrderRecord:
         post_only: Sent as post-only.
         reduce_only: Sent as reduce-only.
         reject_reason: Exchange's reason for a reject, or why the record was closed.
+        placed_ms: Event time at which the order was recorded as sent (0 = unknown).
     """
 
     client_order_id: str
@@ -50,6 +51,7 @@ class OrderRecord:
     post_only: bool = True
     reduce_only: bool = False
     reject_reason: str = ""
+    placed_ms: int = 0
 
     @property
     def is_active(self) -> bool:

@@ -95,6 +95,7 @@ FLAT_ORDER_FIELDS: Mapping[str, str] = {
     "post_only": "order_post_only",
     "reduce_only": "order_reduce_only",
     "reject_reason": "order_reject_reason",
+    "placed_time": "order_placed_time",
 }
 """``OrderRecord`` field -> ``InventorySlot`` field holding the slot's order (flattened)."""
 
@@ -136,6 +137,7 @@ def order_record_to_pb(record: OrderRecord) -> slot_pb2.OrderRecord:
         post_only=record.post_only,
         reduce_only=record.reduce_only,
         reject_reason=record.reject_reason,
+        placed_time=record.placed_ms,
     )
 
 
@@ -169,6 +171,7 @@ def order_record_from_pb(
         post_only=msg.post_only,
         reduce_only=msg.reduce_only,
         reject_reason=msg.reject_reason,
+        placed_ms=msg.placed_time,
     )
 
 
