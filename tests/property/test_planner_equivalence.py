@@ -32,11 +32,12 @@ step = st.tuples(
     configs(),
     st.sampled_from(list(HaltedClosingPolicy)),
     st.sampled_from([None, Decimal("0.3")]),
+    st.sampled_from([0, 0, 3, 8]),
     st.lists(step, min_size=1, max_size=40),
 )
-def test_planner_matches_the_reference_at_every_step(
-    config, halted_policy, fill_fraction, steps
-) -> None:  # type: ignore[no-untyped-def]
+def test_planner_matches_the_reference_at_every_step(  # type: ignore[no-untyped-def]
+    config, halted_policy, fill_fraction, max_open_orders, steps
+) -> None:
     config = GridConfig(**{**config.model_dump(), "halted_closing_orders": halted_policy})
     book = SlotBook("b", "BTC/USDT")
     venue = SimulatedExchange(
@@ -61,7 +62,13 @@ def test_planner_matches_the_reference_at_every_step(
             else:
                 book.apply_update(found)
         lost.clear()
-        args = {"price": price, "book": book, "risk": risk, "anchor": anchor}
+        args = {
+            "price": price,
+            "book": book,
+            "risk": risk,
+            "anchor": anchor,
+            "max_open_orders": max_open_orders,
+        }
         expected = decide(config=config, instrument=INST, previous_center=center, **args)
         actual = planner.decide(previous_center=center, **args)
         assert actual == expected

@@ -45,12 +45,14 @@ def decide(
     previous_center: Decimal | None = None,
     atr: Decimal | None = None,
     baseline_atr: Decimal | None = None,
+    max_open_orders: int = 0,
 ) -> Decision:
     """Decide the target state at ``price`` and the actions that reach it from ``book``.
 
     Reads the book, never changes it: the engine records the intents of the returned
     actions (write-ahead) before executing them. ``baseline_atr`` defaults to the configured
-    one; pass the measured baseline when the config leaves it unset.
+    one; pass the measured baseline when the config leaves it unset. ``max_open_orders``
+    caps resting orders by dropping the furthest opening levels (0 = no cap).
     """
     if anchor is None:
         anchor = instrument.round_price_nearest(price)
@@ -67,6 +69,7 @@ def decide(
         instrument=instrument,
         risk=risk,
         atr=atr,
+        max_open_orders=max_open_orders,
     )
     tolerance = config.requote_tolerance * target.step
     diff = diff_target(

@@ -41,6 +41,7 @@ from market_maker.strategy.target import (
     closing_order,
     flattening,
     frame_at,
+    limit_openings,
     opening_orders,
     opening_sides,
     take_profit_of,
@@ -92,6 +93,7 @@ class Planner:
         previous_center: Decimal | None = None,
         atr: Decimal | None = None,
         baseline_atr: Decimal | None = None,
+        max_open_orders: int = 0,
     ) -> Decision:
         """Same arguments and result as ``decide`` (config and instrument are the planner's)."""
         config, instrument = self.config, self.instrument
@@ -107,6 +109,7 @@ class Planner:
                 previous_center=previous_center,
                 atr=atr,
                 baseline_atr=baseline_atr,
+                max_open_orders=max_open_orders,
             )
         if anchor is None:
             anchor = instrument.round_price_nearest(price)
@@ -144,7 +147,9 @@ class Planner:
         if n_short:
             band.above(self._short_tp[n_short - 1][0] + gap)
 
-        openings = self._openings(frame, slots, risk, atr, band)
+        openings = limit_openings(
+            self._openings(frame, slots, risk, atr, band), max_open_orders, len(self._closes)
+        )
         diff = self._diff(openings, book, price, tolerance)
         if self._closes_sorted is None:
             self._closes_sorted = tuple(self._closes[level] for level in sorted(self._closes))
@@ -164,9 +169,9 @@ class Planner:
         risk: RiskState,
         atr: Decimal | None,
         band: Band,
-    ) -> list[TargetOrder]:
-        """Opening orders, with the exposure taken from the running sums."""
-        openings: list[TargetOrder] = []
+    ) -> list[list[TargetOrder]]:
+        """Opening orders of each side, with the exposure taken from the running sums."""
+        openings: list[list[TargetOrder]] = []
         sides = opening_sides(risk, self.config)
         if not sides:
             return openings
@@ -178,8 +183,10 @@ class Planner:
                 short_exposure += order.remaining_qty
         for side in sides:
             committed = long_exposure if side is Side.BUY else short_exposure
-            openings += opening_orders(
-                side, committed, frame, slots, self.config, self.instrument, atr, band
+            openings.append(
+                opening_orders(
+                    side, committed, frame, slots, self.config, self.instrument, atr, band
+                )
             )
         return openings
 

@@ -442,6 +442,7 @@ def compute_target(
     instrument: Instrument,
     risk: RiskState,
     atr: Decimal | None = None,
+    max_open_orders: int = 0,
 ) -> TargetState:
     """Decide which orders should rest at ``price``.
 
@@ -458,6 +459,7 @@ def compute_target(
         instrument: Tick, step and minimums.
         risk: NORMAL places everything; RISK_MODE only closes; HALTED closes per policy.
         atr: Current ATR, for volatility-scaled sizes.
+        max_open_orders: Cap on resting orders (see ``limit_openings``); 0 = none.
     """
     frame, band = frame_at(price, interval, anchor, inventory, config, instrument)
 
@@ -485,14 +487,36 @@ def compute_target(
                 if order is not None:
                     closes.append(order)
 
-    openings: list[TargetOrder] = []
+    per_side: list[list[TargetOrder]] = []
     sides = opening_sides(risk, config)
     if sides:
         long_exposure, short_exposure = exposures(slots.values())
         for side in sides:
             committed = long_exposure if side is Side.BUY else short_exposure
-            openings += opening_orders(side, committed, frame, slots, config, instrument, atr, band)
+            per_side.append(
+                opening_orders(side, committed, frame, slots, config, instrument, atr, band)
+            )
+    openings = limit_openings(per_side, max_open_orders, len(closes))
     return target_state(frame, interval, tuple(closes), tuple(openings), band)
+
+
+def limit_openings(
+    per_side: list[list[TargetOrder]], max_open_orders: int, closes: int
+) -> list[TargetOrder]:
+    """Keep at most ``max_open_orders - closes`` opening orders, nearest first per side.
+
+    ``per_side`` lists each side's openings nearest first. With two sides the budget is
+    split evenly (an odd one goes to the first side). ``max_open_orders`` 0 = no limit.
+    Closing orders are never limited here: they protect positions.
+    """
+    if not max_open_orders:
+        return [order for side in per_side for order in side]
+    budget = max(0, max_open_orders - closes)
+    n = len(per_side)
+    kept: list[TargetOrder] = []
+    for i, orders in enumerate(per_side):
+        kept += orders[: budget // n + (1 if i < budget % n else 0)]
+    return kept
 
 
 def exposures(slots: Iterable[Slot]) -> tuple[Decimal, Decimal]:
