@@ -157,6 +157,9 @@ class BookVsExchange(RuleBasedStateMachine):
             return
         book = self.book
         assert book.inventory == sum((s.position_qty for s in book), ZERO) == self.signed_fills
+        assert book.cost_basis == sum((s.cost_basis for s in book), ZERO)
+        mark = Decimal("123.45")
+        assert book.unrealized_pnl(mark) == sum((s.unrealized_pnl(mark) for s in book), ZERO)
         assert book.realized_pnl == sum((s.realized_pnl for s in book), ZERO)
         assert self.cash + book.fees_paid == book.realized_pnl - sum(
             (s.cost_basis for s in book), ZERO

@@ -201,6 +201,7 @@ def grid_states(draw: st.DrawFn) -> GridState:
         interval=draw(opt_prices),
         baseline_atr=draw(opt_prices),
         atr=draw(st.none() | atr_snapshots),
+        position_offset=draw(st.none() | money),
     )
 
 

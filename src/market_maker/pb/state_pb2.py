@@ -26,7 +26,7 @@ from market_maker.pb import enums_pb2 as market__maker_dot_pb_dot_enums__pb2
 from market_maker.pb import slot_pb2 as market__maker_dot_pb_dot_slot__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bmarket_maker/pb/state.proto\x12\x0fmarket_maker.pb\x1a\x1bmarket_maker/pb/enums.proto\x1a\x1amarket_maker/pb/slot.proto\"y\n\x08\x41trState\x12\x0e\n\x06window\x18\x01 \x01(\r\x12*\n\x06method\x18\x02 \x01(\x0e\x32\x1a.market_maker.pb.AtrMethod\x12\x12\n\nprev_close\x18\x03 \x01(\t\x12\x0e\n\x06ranges\x18\x04 \x03(\t\x12\r\n\x05value\x18\x05 \x01(\t\"\x95\x04\n\x05State\x12\x0e\n\x06\x62ot_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x30\n\x05slots\x18\x03 \x03(\x0b\x32!.market_maker.pb.State.SlotsEntry\x12\x34\n\x0eretired_orders\x18\x04 \x03(\x0b\x32\x1c.market_maker.pb.OrderRecord\x12\x11\n\torder_seq\x18\x05 \x01(\x04\x12\x14\n\x0c\x61nchor_price\x18\x06 \x01(\t\x12\x12\n\nlast_price\x18\x07 \x01(\t\x12\x18\n\x10last_update_time\x18\x08 \x01(\x03\x12\x0f\n\x07version\x18\t \x01(\x04\x12-\n\trisk_mode\x18\n \x01(\x0e\x32\x1a.market_maker.pb.RiskState\x12\x14\n\x0crealized_pnl\x18\x0b \x01(\t\x12\x11\n\tfees_paid\x18\x0c \x01(\t\x12\x14\n\x0c\x63\x65nter_price\x18\r \x01(\t\x12\x10\n\x08interval\x18\x0e \x01(\t\x12\x14\n\x0c\x62\x61seline_atr\x18\x0f \x01(\t\x12&\n\x03\x61tr\x18\x10 \x01(\x0b\x32\x19.market_maker.pb.AtrState\x12\x10\n\x08\x63hecksum\x18\x11 \x01(\t\x1aL\n\nSlotsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.market_maker.pb.InventorySlot:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bmarket_maker/pb/state.proto\x12\x0fmarket_maker.pb\x1a\x1bmarket_maker/pb/enums.proto\x1a\x1amarket_maker/pb/slot.proto\"y\n\x08\x41trState\x12\x0e\n\x06window\x18\x01 \x01(\r\x12*\n\x06method\x18\x02 \x01(\x0e\x32\x1a.market_maker.pb.AtrMethod\x12\x12\n\nprev_close\x18\x03 \x01(\t\x12\x0e\n\x06ranges\x18\x04 \x03(\t\x12\r\n\x05value\x18\x05 \x01(\t\"\xae\x04\n\x05State\x12\x0e\n\x06\x62ot_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x30\n\x05slots\x18\x03 \x03(\x0b\x32!.market_maker.pb.State.SlotsEntry\x12\x34\n\x0eretired_orders\x18\x04 \x03(\x0b\x32\x1c.market_maker.pb.OrderRecord\x12\x11\n\torder_seq\x18\x05 \x01(\x04\x12\x14\n\x0c\x61nchor_price\x18\x06 \x01(\t\x12\x12\n\nlast_price\x18\x07 \x01(\t\x12\x18\n\x10last_update_time\x18\x08 \x01(\x03\x12\x0f\n\x07version\x18\t \x01(\x04\x12-\n\trisk_mode\x18\n \x01(\x0e\x32\x1a.market_maker.pb.RiskState\x12\x14\n\x0crealized_pnl\x18\x0b \x01(\t\x12\x11\n\tfees_paid\x18\x0c \x01(\t\x12\x14\n\x0c\x63\x65nter_price\x18\r \x01(\t\x12\x10\n\x08interval\x18\x0e \x01(\t\x12\x14\n\x0c\x62\x61seline_atr\x18\x0f \x01(\t\x12&\n\x03\x61tr\x18\x10 \x01(\x0b\x32\x19.market_maker.pb.AtrState\x12\x10\n\x08\x63hecksum\x18\x11 \x01(\t\x12\x17\n\x0fposition_offset\x18\x12 \x01(\t\x1aL\n\nSlotsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.market_maker.pb.InventorySlot:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,7 +38,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ATRSTATE']._serialized_start=105
   _globals['_ATRSTATE']._serialized_end=226
   _globals['_STATE']._serialized_start=229
-  _globals['_STATE']._serialized_end=762
-  _globals['_STATE_SLOTSENTRY']._serialized_start=686
-  _globals['_STATE_SLOTSENTRY']._serialized_end=762
+  _globals['_STATE']._serialized_end=787
+  _globals['_STATE_SLOTSENTRY']._serialized_start=711
+  _globals['_STATE_SLOTSENTRY']._serialized_end=787
 # @@protoc_insertion_point(module_scope)

@@ -23,7 +23,7 @@ class AtrState(_message.Message):
     def __init__(self, window: _Optional[int] = ..., method: _Optional[_Union[_enums_pb2.AtrMethod, str]] = ..., prev_close: _Optional[str] = ..., ranges: _Optional[_Iterable[str]] = ..., value: _Optional[str] = ...) -> None: ...
 
 class State(_message.Message):
-    __slots__ = ("bot_id", "symbol", "slots", "retired_orders", "order_seq", "anchor_price", "last_price", "last_update_time", "version", "risk_mode", "realized_pnl", "fees_paid", "center_price", "interval", "baseline_atr", "atr", "checksum")
+    __slots__ = ("bot_id", "symbol", "slots", "retired_orders", "order_seq", "anchor_price", "last_price", "last_update_time", "version", "risk_mode", "realized_pnl", "fees_paid", "center_price", "interval", "baseline_atr", "atr", "checksum", "position_offset")
     class SlotsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class State(_message.Message):
     BASELINE_ATR_FIELD_NUMBER: _ClassVar[int]
     ATR_FIELD_NUMBER: _ClassVar[int]
     CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    POSITION_OFFSET_FIELD_NUMBER: _ClassVar[int]
     bot_id: str
     symbol: str
     slots: _containers.MessageMap[str, _slot_pb2.InventorySlot]
@@ -65,4 +66,5 @@ class State(_message.Message):
     baseline_atr: str
     atr: AtrState
     checksum: str
-    def __init__(self, bot_id: _Optional[str] = ..., symbol: _Optional[str] = ..., slots: _Optional[_Mapping[str, _slot_pb2.InventorySlot]] = ..., retired_orders: _Optional[_Iterable[_Union[_slot_pb2.OrderRecord, _Mapping]]] = ..., order_seq: _Optional[int] = ..., anchor_price: _Optional[str] = ..., last_price: _Optional[str] = ..., last_update_time: _Optional[int] = ..., version: _Optional[int] = ..., risk_mode: _Optional[_Union[_enums_pb2.RiskState, str]] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., center_price: _Optional[str] = ..., interval: _Optional[str] = ..., baseline_atr: _Optional[str] = ..., atr: _Optional[_Union[AtrState, _Mapping]] = ..., checksum: _Optional[str] = ...) -> None: ...
+    position_offset: str
+    def __init__(self, bot_id: _Optional[str] = ..., symbol: _Optional[str] = ..., slots: _Optional[_Mapping[str, _slot_pb2.InventorySlot]] = ..., retired_orders: _Optional[_Iterable[_Union[_slot_pb2.OrderRecord, _Mapping]]] = ..., order_seq: _Optional[int] = ..., anchor_price: _Optional[str] = ..., last_price: _Optional[str] = ..., last_update_time: _Optional[int] = ..., version: _Optional[int] = ..., risk_mode: _Optional[_Union[_enums_pb2.RiskState, str]] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., center_price: _Optional[str] = ..., interval: _Optional[str] = ..., baseline_atr: _Optional[str] = ..., atr: _Optional[_Union[AtrState, _Mapping]] = ..., checksum: _Optional[str] = ..., position_offset: _Optional[str] = ...) -> None: ...

@@ -180,9 +180,11 @@ class SlotBook:
         self._prunable: set[Decimal] = set()  # FREE, empty, not waiting out rejects
         self._failing: set[Decimal] = set()  # waiting out post-only rejects
         self.inventory = ZERO
+        self.cost_basis = ZERO  # sum of the slots' cost bases: unrealised PnL in O(1)
         for slot in slots:
             self._put(slot)
             self.inventory += slot.position_qty
+            self.cost_basis += slot.cost_basis
         self.retired: OrderedDict[str, OrderRecord] = OrderedDict(
             (r.client_order_id, r) for r in retired
         )
@@ -219,8 +221,8 @@ class SlotBook:
         return client_order_id.startswith(self.prefix)
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
-        """Mark-to-market PnL of all positions at ``mark``."""
-        return sum((s.unrealized_pnl(mark) for s in self.slots.values()), ZERO)
+        """Mark-to-market PnL of all positions at ``mark`` (O(1): running totals)."""
+        return self.inventory * mark - self.cost_basis
 
     def take_changes(self) -> set[Decimal]:
         """Levels whose slot changed (or went) since the last call; clears the record.
@@ -318,8 +320,10 @@ class SlotBook:
             dqty = update.cum_filled_qty - filled_qty
             dquote = update.cum_quote_qty - filled_quote
             dfee = update.cum_fee - fee
+            cost_before = slot.cost_basis
             slot, realized = book_fill(slot, record.side, dqty, dquote, dfee)
             self.inventory += record.side.sign * dqty
+            self.cost_basis += slot.cost_basis - cost_before
             self.realized_pnl += realized
             self.fees_paid += dfee
             filled_qty, filled_quote, fee = (
@@ -379,6 +383,35 @@ class SlotBook:
             orphan = not update.status.is_terminal and record.reject_reason == "absent on lookup"
         self._put(slot)
         return UpdateResult(fills=fills, event=event, level=record.level, orphan=orphan)
+
+    def adopt(self, update: OrderUpdate, role: OrderRole, generation: int) -> UpdateResult:
+        """Take an open order of ours that no slot knows into the slot its id names.
+
+        The reconciler proposes this for orders sent before a crash whose intent was lost.
+        The slot must be free; the order is recorded as sent and the exchange's report is
+        then booked like any other (fills included). Generations stay unique: the book's
+        sequence moves past the adopted one.
+        """
+        level = parse_client_order_id(update.client_order_id).level
+        slot = self.slots.get(level) or Slot(level=level)
+        status = transition(slot.status, SlotEvent.SEND)
+        if slot.order is not None:
+            self._retire(slot.order)
+        record = OrderRecord(
+            client_order_id=update.client_order_id,
+            level=level,
+            side=update.side,
+            role=role,
+            price=update.price,
+            qty=update.qty,
+            generation=generation,
+            post_only=True,
+            reduce_only=role is OrderRole.CLOSE,
+            placed_ms=update.ts_ms,
+        )
+        self.order_seq = max(self.order_seq, generation)
+        self._put(_evolve(slot, status, record, generation=generation))
+        return self.apply_update(update)
 
     def reset_post_only_failures(self) -> int:
         """Let slots that gave up after post-only rejects try again; returns how many."""

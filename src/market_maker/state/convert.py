@@ -293,6 +293,7 @@ def state_to_pb(state: GridState) -> state_pb2.State:
         center_price=optional_decimal_to_str(state.center_price),
         interval=optional_decimal_to_str(state.interval),
         baseline_atr=optional_decimal_to_str(state.baseline_atr),
+        position_offset=optional_decimal_to_str(state.position_offset),
     )
     for level, slot in book.slots.items():
         if level != slot.level:
@@ -355,5 +356,6 @@ def state_from_pb(msg: state_pb2.State) -> GridState:
         center_price=read_optional_decimal(msg.center_price, "State.center_price"),
         interval=read_optional_decimal(msg.interval, "State.interval"),
         baseline_atr=read_optional_decimal(msg.baseline_atr, "State.baseline_atr"),
+        position_offset=read_optional_decimal(msg.position_offset, "State.position_offset"),
         atr=atr_from_pb(msg.atr, where="State.atr") if msg.HasField("atr") else None,
     )

@@ -25,6 +25,8 @@ class GridState:
         interval: Effective interval of the last decision (config unit).
         baseline_atr: ATR at which the interval equals the base interval, once known.
         atr: Incremental ATR state.
+        position_offset: Base currency on the exchange outside the slots (set at the first
+            reconciliation; corrected by later ones).
     """
 
     bot_id: str
@@ -39,3 +41,4 @@ class GridState:
     interval: Decimal | None = None
     baseline_atr: Decimal | None = None
     atr: AtrSnapshot | None = None
+    position_offset: Decimal | None = None
