@@ -11,6 +11,13 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from market_maker.config.app import AppConfig, BacktestConfig, InstrumentConfig
+from market_maker.risk.config import (
+    CircuitBreakerConfig,
+    OrderCleanerConfig,
+    ReconcilerConfig,
+    RiskMonitorConfig,
+    SafetyChecksConfig,
+)
 from market_maker.slots.machine import EVENT_MEANINGS, TRANSITIONS
 from market_maker.strategy.config import GridConfig
 
@@ -46,10 +53,15 @@ def config_reference() -> str:
         ("instrument.", InstrumentConfig),
         ("grid.", GridConfig),
         ("backtest.", BacktestConfig),
+        ("risk.monitor.", RiskMonitorConfig),
+        ("risk.breaker.", CircuitBreakerConfig),
+        ("risk.cleaner.", OrderCleanerConfig),
+        ("risk.reconciler.", ReconcilerConfig),
+        ("risk.checks.", SafetyChecksConfig),
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
-            if prefix == "" and name in ("instrument", "grid", "backtest"):
+            if prefix == "" and name in ("instrument", "grid", "backtest", "risk"):
                 continue
             desc = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{prefix}{name}` | {_fmt_default(model, name)} | {desc} |")

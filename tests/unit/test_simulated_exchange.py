@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 
 from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, PlaceOrderRequest
 from market_maker.exchanges.simulated import (
     SimulatedExchange,
     SimulatedExchangeConfig,
-    split_symbol,
 )
 
 D = Decimal

@@ -22,7 +22,7 @@ from typing import Any
 from market_maker.backtest.result import BacktestResult, EquityPoint, FillRecord, Summary
 from market_maker.domain.decimals import ZERO, decimal_to_str, parse_decimal
 from market_maker.domain.errors import MarketMakerError
-from market_maker.exchanges.simulated import split_symbol
+from market_maker.domain.instrument import split_symbol
 
 SECTIONS = (
     "summary",

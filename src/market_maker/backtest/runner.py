@@ -12,14 +12,11 @@ from decimal import Decimal
 from market_maker.backtest.result import BacktestResult, EquityPoint, FillRecord, Summary
 from market_maker.config.app import AppConfig
 from market_maker.domain.decimals import ZERO
+from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import EngineObserver
 from market_maker.engine.simple import CheckpointPolicy, SimpleEngine
-from market_maker.exchanges.simulated import (
-    SimulatedExchange,
-    SimulatedExchangeConfig,
-    split_symbol,
-)
+from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
 from market_maker.slots.book import BookedFill
 from market_maker.stores.base import Store
 from market_maker.stores.memory import MemoryStore

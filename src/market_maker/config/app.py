@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.instrument import Instrument
+from market_maker.risk.config import RiskConfig
 from market_maker.slots.client_ids import validate_prefix
 from market_maker.strategy.config import GridConfig
 
@@ -72,6 +73,10 @@ class AppConfig(BaseModel):
     grid: GridConfig = Field(description="Grid strategy parameters.")
     backtest: BacktestConfig = Field(
         default_factory=BacktestConfig, description="Simulated venue and account."
+    )
+    risk: RiskConfig = Field(
+        default_factory=RiskConfig,
+        description="Risk layer: volatility monitor, circuit breaker, cleaner, reconciler.",
     )
 
     @model_validator(mode="after")

@@ -84,3 +84,12 @@ class Instrument:
     def is_tradeable(self, price: Decimal, qty: Decimal) -> bool:
         """True when an order of ``qty`` at ``price`` meets ``min_qty`` and ``min_notional``."""
         return qty > 0 and qty >= self.min_qty and price * qty >= self.min_notional
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """Base and quote asset of a unified symbol (``BTC/USDT:USDT`` -> ``BTC``, ``USDT``)."""
+    base, _, rest = symbol.partition("/")
+    quote = rest.split(":")[0]
+    if not base or not quote:
+        raise ValueError(f"symbol {symbol!r} is not of the form BASE/QUOTE")
+    return base, quote

@@ -9,6 +9,7 @@ from typing import Protocol
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderAction, OrderUpdate
 from market_maker.exchanges.base import Balance
+from market_maker.risk.events import RiskEvent
 from market_maker.slots.book import BookedFill
 
 
@@ -52,6 +53,9 @@ class EngineObserver:
 
     def on_action(self, action: OrderAction) -> None:
         """An action is about to be sent to the exchange."""
+
+    def on_risk_event(self, event: RiskEvent) -> None:
+        """The risk state changed (monitor, breaker, reconciler or operator)."""
 
     def on_unknown_order(self, update: OrderUpdate) -> None:
         """A report about an order the book does not know (handed to reconciliation)."""

@@ -15,16 +15,21 @@ confirmed cancel frees a slot or exposure for a new order.
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
 
 from market_maker.config.app import AppConfig
 from market_maker.domain.enums import OrderStatus, RiskState
+from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
 from market_maker.engine.base import EngineObserver
+from market_maker.engine.risk_gate import RiskGate
+from market_maker.engine.upkeep import Upkeep
 from market_maker.exchanges.base import Balance, Exchange, RetryableExchangeError
 from market_maker.indicators.atr import Atr, AtrMethod
+from market_maker.risk.events import RiskEvent, RiskEventKind
 from market_maker.slots.book import SlotBook, UpdateResult
 from market_maker.state.model import GridState
 from market_maker.stores.base import Store
@@ -78,6 +83,14 @@ class SimpleEngine:
             maxlen=self.grid.atr_window + 1
         )
         self.planner = Planner(self.grid, self.instrument)
+        self.risk = RiskGate(config.risk, config.symbol)
+        self.upkeep = Upkeep(config.risk, exchange, self._apply, self._halt)
+        self._max_open_orders = config.risk.cleaner.max_open_orders
+        cleaner = config.risk.cleaner
+        self._cleaning = bool(cleaner.max_order_age_s or cleaner.max_open_orders)
+        self._reconcile_every_ms = config.risk.reconciler.interval_s * 1000
+        self._next_reconcile_ms: int | None = None  # event time of the next reconciliation
+        self._equity_base: Decimal | None = None  # equity minus the book's PnL
         self.orders_placed = 0
         self.orders_canceled = 0
         self.running = False
@@ -103,8 +116,18 @@ class SimpleEngine:
             if loaded.atr is not None:
                 self._atr = Atr.restore(loaded.atr)
                 self._atr_backlog.clear()
+            if loaded.risk_state is RiskState.HALTED:
+                # The breaker's reason is not in the checkpoint: the operator decides again.
+                self._halt(
+                    RiskEventKind.OPERATOR_HALT,
+                    "the bot was HALTED when it stopped; check why, then reset",
+                    loaded.last_update_ms,
+                )
         self.running = True
         self.resolve_pending()
+        # Trading never starts on unreconciled state.
+        self.upkeep.reconcile(self.state, self.state.last_update_ms)
+        self._changed()
 
     def stop(self) -> None:
         """Stop deciding and checkpoint (a new version: price, time and ATR moved on)."""
@@ -129,6 +152,8 @@ class SimpleEngine:
         known, candles only queue up; ``atr`` folds the last ``window + 1`` of them when
         read, with the same result as folding each (simple mean only).
         """
+        if (event := self.risk.on_candle(candle)) is not None:
+            self._risk_event(event)
         if not candle.closed:
             return
         atr = self._atr
@@ -149,6 +174,15 @@ class SimpleEngine:
         state.last_update_ms = update.ts_ms
         if not self.running:
             return
+        if (
+            self._cleaning
+            or self.risk.breaker.halted
+            or self._next_reconcile_ms is None
+            or (self._reconcile_every_ms and update.ts_ms >= self._next_reconcile_ms)
+        ):
+            self._upkeep(update)
+        if self.risk.watches_equity:
+            self._mark_equity(update)
         stable = self._stable
         if (
             not self._dirty
@@ -171,6 +205,53 @@ class SimpleEngine:
             return
         self._stable = None
 
+    def _upkeep(self, update: PriceUpdate) -> None:
+        """Periodic duties by event time: reconciliation, a halt's cooldown, order cleaning."""
+        ts = update.ts_ms
+        if self._next_reconcile_ms is None:  # the first price starts the clock
+            self._next_reconcile_ms = ts + self._reconcile_every_ms
+        elif self._reconcile_every_ms and ts >= self._next_reconcile_ms:
+            self.upkeep.reconcile(self.state, ts)
+            self._changed()
+            self._next_reconcile_ms = ts + self._reconcile_every_ms
+        if self.risk.breaker.halted and (event := self.risk.on_time(ts)) is not None:
+            self._risk_event(event)
+        if self._cleaning and (actions := self.upkeep.clean(self.state, update.price, ts)):
+            self._execute_actions(actions)
+
+    def _mark_equity(self, update: PriceUpdate) -> None:
+        """Feed the breaker's drawdown rules: account equity valued at ``update.price``."""
+        book = self.state.book
+        pnl = book.realized_pnl - book.fees_paid + book.unrealized_pnl(update.price)
+        if self._equity_base is None:  # the account's equity now, minus the grid's PnL so far
+            base, quote = split_symbol(self.config.symbol)
+            balances = self.exchange.balances()
+            held = {asset: balances[asset].total for asset in (base, quote) if asset in balances}
+            equity = held.get(quote, Decimal(0)) + held.get(base, Decimal(0)) * update.price
+            self._equity_base = equity - pnl
+        if (event := self.risk.on_equity(self._equity_base + pnl, update.ts_ms)) is not None:
+            self._risk_event(event)
+
+    def _risk_event(self, event: RiskEvent) -> None:
+        log.info(
+            "risk: %s -> %s (%s): %s",
+            event.state_before.value,
+            event.state_after.value,
+            event.kind.value,
+            event.reason,
+        )
+        self.observer.on_risk_event(event)
+        self.set_risk(self.risk.state)
+
+    def _halt(self, kind: RiskEventKind, reason: str, ts_ms: int) -> None:
+        if (event := self.risk.halt(kind, reason, ts_ms)) is not None:
+            self._risk_event(event)
+
+    def reset_risk(self, ts_ms: int) -> None:
+        """Operator reset: leave RISK_MODE and HALTED (see the operations guide runbooks)."""
+        for event in self.risk.reset(ts_ms):
+            self._risk_event(event)
+
     def _settle(self, decision: Decision) -> None:
         """Reality matches ``decision``'s target: remember its band, tidy the book."""
         self._stable = decision.target
@@ -190,6 +271,10 @@ class SimpleEngine:
             log.warning("report for an order the book does not hold: %s", update.client_order_id)
         for fill in result.fills:
             self.observer.on_fill(fill)
+            slot = self.state.book.slots.get(fill.level)
+            position = slot.position_qty if slot is not None else Decimal(0)
+            if (event := self.risk.on_fill(fill, position)) is not None:
+                self._risk_event(event)
         self._changed()
         return result
 
@@ -235,6 +320,7 @@ class SimpleEngine:
             previous_center=state.center_price,
             atr=self._atr.value,  # never deferred when a decision reads it
             baseline_atr=state.baseline_atr,
+            max_open_orders=self._max_open_orders,
         )
         state.anchor_price = decision.anchor
         state.center_price = decision.target.center
@@ -245,10 +331,14 @@ class SimpleEngine:
         return decision, True
 
     def _execute(self, decision: Decision) -> bool:
-        """Execute the actions in order; return True if any report was not the planned one."""
+        """Execute the decision's actions; return True if any report was not the planned one."""
+        return self._execute_actions(decision.actions)
+
+    def _execute_actions(self, actions: Sequence[OrderAction]) -> bool:
+        """Execute actions in order; return True if any report was not the planned one."""
         book = self.state.book
         surprised = False
-        for action in decision.actions:
+        for action in actions:
             self.observer.on_action(action)
             if action.kind is ActionKind.PLACE:
                 assert action.place is not None

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side
-from market_maker.domain.instrument import floor_to
+from market_maker.domain.instrument import floor_to, split_symbol
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import Balance
@@ -81,15 +81,6 @@ def _queue_entry(order: SimOrder) -> tuple[Decimal, str, str]:
     request = order.request
     key = -request.price if request.side is Side.BUY else request.price
     return key, order.order_id, request.client_order_id
-
-
-def split_symbol(symbol: str) -> tuple[str, str]:
-    """Base and quote asset of a unified symbol (``BTC/USDT:USDT`` -> ``BTC``, ``USDT``)."""
-    base, _, rest = symbol.partition("/")
-    quote = rest.split(":")[0]
-    if not base or not quote:
-        raise ValueError(f"symbol {symbol!r} is not of the form BASE/QUOTE")
-    return base, quote
 
 
 @dataclass

@@ -22,6 +22,7 @@ from market_maker.risk.config import (
     ReconcilerConfig,
     RiskConfig,
     RiskMonitorConfig,
+    SafetyChecksConfig,
     UnknownOrderPolicy,
 )
 from market_maker.risk.events import RiskEvent, RiskEventKind, combine_states
@@ -65,6 +66,7 @@ __all__ = [
     "RiskMonitorSnapshot",
     "SafetyCheck",
     "SafetyCheckError",
+    "SafetyChecksConfig",
     "SafetyInputs",
     "UnknownOrderPolicy",
     "clean_orders",
