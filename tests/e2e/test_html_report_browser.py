@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from market_maker.backtest.report_html import BUY_COLOR, SELL_COLOR, write_html
-from market_maker.backtest.result import BacktestResult, EquityPoint, FillRecord, Summary
+from market_maker.backtest.result import (
+    BacktestResult,
+    EquityPoint,
+    FillRecord,
+    RiskEventRecord,
+    Summary,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 T0 = 1_704_067_200_000  # 2024-01-01 00:00:00 UTC
@@ -69,8 +75,12 @@ def long_run() -> BacktestResult:
         events_per_s=float(POINTS),
     )
     risk = [
-        {"ts_ms": T0 + 600 * MIN, "kind": "max_inventory", "reason": "inventory at the limit"},
-        {"ts_ms": T0 + 1400 * MIN, "kind": "drawdown", "reason": "equity 1.5% below peak"},
+        RiskEventRecord(
+            T0 + 600 * MIN, "volatility_anomaly", "volume spike", "NORMAL", "RISK_MODE"
+        ),
+        RiskEventRecord(
+            T0 + 1400 * MIN, "drawdown_pct", "equity 1.5% below peak", "NORMAL", "HALTED"
+        ),
     ]
     return BacktestResult(
         summary=summary,
@@ -79,7 +89,7 @@ def long_run() -> BacktestResult:
         initial_balances={"USDT": Decimal(10_000), "BTC": Decimal(0)},
         final_balances={"USDT": cash, "BTC": inventory},
         config={},
-        extra={"risk_events": risk},
+        risk_events=risk,
     )
 
 
@@ -159,7 +169,7 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
 
     dom = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile-dom").stdout
     assert dom.count('class="main-svg"') >= 2, dom[:500]  # plotly drew its SVG layers
-    assert "max_inventory" in dom and "drawdown" in dom  # the risk-event labels
+    assert "volatility_anomaly" in dom and "drawdown_pct" in dom  # the risk-event labels
 
     shot = tmp_path / "shot.png"
     chromium(

@@ -53,7 +53,13 @@ from market_maker.backtest.report_terminal import (
     summary_table,
     utc_text,
 )
-from market_maker.backtest.result import BacktestResult, EquityPoint, FillRecord, Summary
+from market_maker.backtest.result import (
+    BacktestResult,
+    EquityPoint,
+    FillRecord,
+    RiskEventRecord,
+    Summary,
+)
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00:00 UTC
 MIN = 60_000
@@ -138,11 +144,16 @@ def make_result(
 
 
 def test_json_layout_and_types(tmp_path: Path) -> None:
-    result = make_result(extra={"risk_events": [{"ts_ms": T0, "kind": "k", "reason": "r"}]})
+    result = make_result(
+        risk_events=[RiskEventRecord(T0, "k", "r", "NORMAL", "HALTED")], extra={"decisions": 3}
+    )
     path = tmp_path / "report.json"
     write_json(result, path)
     report = json.loads(path.read_text())
-    assert list(report) == [*SECTIONS, "risk_events"]
+    assert list(report) == [*SECTIONS, "decisions"]
+    assert report["risk_events"] == [
+        {"ts_ms": T0, "kind": "k", "reason": "r", "state_before": "NORMAL", "state_after": "HALTED"}
+    ]
     summary = report["summary"]
     assert list(summary)[:3] == ["symbol", "start_ms", "end_ms"]
     assert summary["final_equity"] == "999.75"
@@ -362,10 +373,10 @@ def test_html_handles_no_fills_and_a_single_point(tmp_path: Path) -> None:
 
 def test_html_marks_risk_events_on_the_price_chart() -> None:
     events = [
-        {"ts_ms": T0 + 2 * MIN, "kind": "max_drawdown", "reason": "equity fell 5% <fast>"},
-        {"ts_ms": T0 + 4 * MIN, "kind": "stale_data", "reason": "no candle for 10 min"},
+        RiskEventRecord(T0 + 2 * MIN, "drawdown_pct", "equity fell 5% <fast>", "NORMAL", "HALTED"),
+        RiskEventRecord(T0 + 4 * MIN, "breaker_reset", "by hand", "HALTED", "NORMAL"),
     ]
-    result = make_result(extra={"risk_events": events})
+    result = make_result(risk_events=events)
     fig = build_figure(result)
     assert [(s.type, s.yref, str(s.x0)) for s in fig.layout.shapes] == [
         ("line", "y domain", "2024-01-01 00:02:00"),
@@ -373,27 +384,29 @@ def test_html_marks_risk_events_on_the_price_chart() -> None:
     ]
     labels = {a.text: a.hovertext for a in fig.layout.annotations if a.yref == "y domain"}
     assert labels == {
-        "max_drawdown": "equity fell 5% &lt;fast&gt;",
-        "stale_data": events[1]["reason"],
+        "drawdown_pct": "NORMAL -&gt; HALTED: equity fell 5% &lt;fast&gt;",
+        "breaker_reset": "HALTED -&gt; NORMAL: by hand",
     }
+    colors = [s.line.color for s in fig.layout.shapes]
+    assert colors[0] != colors[1]  # an entry and a recovery look different
     page = render_html(result)
     parse(page)
-    assert "max_drawdown" in page
+    assert "drawdown_pct" in page
 
 
 def test_html_thins_long_runs() -> None:
     n = 12_001
     points = [point(i, str(100000 + i % 50), "1000", "0") for i in range(n)]
     fills = [fill(i, "BUY" if i % 2 else "SELL", "100000", "0.1") for i in range(n)]
-    events = [{"ts_ms": T0 + i, "kind": "k", "reason": "r"} for i in range(1000)]
-    fig = build_figure(make_result(equity_curve=points, fills=fills, extra={"risk_events": events}))
+    events = [RiskEventRecord(T0 + i, "k", "r", "NORMAL", "RISK_MODE") for i in range(1000)]
+    fig = build_figure(make_result(equity_curve=points, fills=fills, risk_events=events))
     by_name = {t.name: t for t in fig.data}
     assert len(by_name["price"].x) == MAX_POINTS == len(by_name["equity"].x)
     assert str(by_name["price"].x[-1]) == "2024-01-09 08:00:00"  # the last point is kept
     assert len(by_name["buy"].x) + len(by_name["sell"].x) == MAX_POINTS
     assert len(fig.layout.shapes) == 200
     assert "1000 risk events; 200 are marked" in render_html(
-        make_result(fills=[], extra={"risk_events": events})
+        make_result(fills=[], risk_events=events)
     )
 
 

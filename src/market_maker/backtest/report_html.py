@@ -14,7 +14,7 @@ kept), risk-event markers to ``MAX_RISK_EVENTS``.
 """
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -142,12 +142,17 @@ def _fill_trace(fills: Sequence[FillRecord], name: str, symbol: str, color: str)
 
 
 def _risk_markers(result: BacktestResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """A dashed vertical line and a label per risk event (items with ts_ms, kind, reason)."""
-    events: Sequence[Mapping[str, Any]] = result.extra.get("risk_events") or []
-    shapes, labels = [], []
+    """A dashed vertical line and a label per risk event (evenly thinned past the limit).
+
+    Entries into RISK_MODE / HALTED are purple, returns to NORMAL green.
+    """
+    events = result.risk_events
+    shapes: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
     for i in even_indices(len(events), MAX_RISK_EVENTS):
         event = events[i]
-        when = _time(int(event["ts_ms"]))
+        when = _time(event.ts_ms)
+        color = "#2ca02c" if event.state_after == "NORMAL" else "#9467bd"
         shapes.append(
             {
                 "type": "line",
@@ -157,7 +162,7 @@ def _risk_markers(result: BacktestResult) -> tuple[list[dict[str, Any]], list[di
                 "y1": 1,
                 "xref": "x",
                 "yref": "y domain",
-                "line": {"color": "#9467bd", "width": 1, "dash": "dash"},
+                "line": {"color": color, "width": 1, "dash": "dash"},
             }
         )
         labels.append(
@@ -166,11 +171,13 @@ def _risk_markers(result: BacktestResult) -> tuple[list[dict[str, Any]], list[di
                 "y": 1,
                 "xref": "x",
                 "yref": "y domain",
-                "text": html.escape(str(event.get("kind", "risk"))),
-                "hovertext": html.escape(str(event.get("reason", ""))),
+                "text": html.escape(event.kind),
+                "hovertext": html.escape(
+                    f"{event.state_before} -> {event.state_after}: {event.reason}"
+                ),
                 "showarrow": False,
                 "yanchor": "bottom",
-                "font": {"size": 10, "color": "#9467bd"},
+                "font": {"size": 10, "color": color},
             }
         )
     return shapes, labels
@@ -280,7 +287,7 @@ def render_html(result: BacktestResult) -> str:
     )
     symbol = html.escape(result.summary.symbol)
     warnings = "".join(f'<p class="warn">{html.escape(w)}</p>\n' for w in result.warnings)
-    risk = result.extra.get("risk_events") or []
+    risk = result.risk_events
     notes = [
         f"{len(result.equity_curve)} equity points, {len(result.fills)} fills"
         f" (charts draw at most {MAX_POINTS:,} of each).",

@@ -32,6 +32,7 @@ SECTIONS = (
     "final_balances",
     "config",
     "warnings",
+    "risk_events",
 )
 """Top-level keys of the report, in file order; ``result.extra`` sections follow them."""
 
@@ -143,6 +144,16 @@ def result_to_json(result: BacktestResult) -> dict[str, Any]:
         "final_balances": _balances(result.final_balances),
         "config": _jsonable(result.config),
         "warnings": list(result.warnings),
+        "risk_events": [
+            {
+                "ts_ms": e.ts_ms,
+                "kind": e.kind,
+                "reason": e.reason,
+                "state_before": e.state_before,
+                "state_after": e.state_after,
+            }
+            for e in result.risk_events
+        ],
     }
     for key, section in result.extra.items():
         report[key] = _jsonable(section)

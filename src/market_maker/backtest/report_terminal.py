@@ -53,6 +53,16 @@ def pct_text(value: Decimal) -> str:
     return f"{decimal_to_str(value.quantize(_CENT, rounding=ROUND_HALF_EVEN))}%"
 
 
+def _risk_text(result: BacktestResult) -> str:
+    """``N (RISK_MODE x, HALTED y)``: how often each risk state was entered."""
+    entered: dict[str, int] = {}
+    for event in result.risk_events:
+        if event.state_after != "NORMAL":
+            entered[event.state_after] = entered.get(event.state_after, 0) + 1
+    detail = ", ".join(f"{state} {n:,}" for state, n in sorted(entered.items()))
+    return f"{len(result.risk_events):,}" + (f" ({detail})" if detail else "")
+
+
 def summary_rows(result: BacktestResult) -> list[tuple[str, str]]:
     """The headline figures as ``(metric, value)`` text pairs, in display order."""
     s = result.summary
@@ -75,6 +85,7 @@ def summary_rows(result: BacktestResult) -> list[tuple[str, str]]:
         ("orders canceled", f"{s.orders_canceled:,}"),
         ("max inventory", qty_text(s.max_inventory)),
         ("final inventory", qty_text(s.final_inventory)),
+        ("risk events", _risk_text(result)),
         ("events", f"{s.events:,}"),
         ("elapsed", f"{s.elapsed_s:.3f} s"),
         ("speed", f"{s.events_per_s:,.0f} events/s"),

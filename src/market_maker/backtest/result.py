@@ -36,6 +36,26 @@ class FillRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskEventRecord:
+    """One change of the risk state.
+
+    Attributes:
+        ts_ms: Event time.
+        kind: Why (e.g. ``volatility_anomaly``, ``consecutive_losses``, ``calm_recovery``).
+        reason: Explanation with the numbers.
+        state_before: Risk state of the component before (``NORMAL``, ``RISK_MODE``,
+            ``HALTED``).
+        state_after: Its state after.
+    """
+
+    ts_ms: int
+    kind: str
+    reason: str
+    state_before: str
+    state_after: str
+
+
+@dataclass(frozen=True, slots=True)
 class EquityPoint:
     """One sample of the equity curve.
 
@@ -93,7 +113,8 @@ class BacktestResult:
         final_balances: Ending balances by asset.
         config: The effective configuration, JSON-ready.
         warnings: Problems worth a researcher's attention (e.g. failed safety checks).
-        extra: Sections added by later features (e.g. ``risk_events``), JSON-ready.
+        risk_events: Every change of the risk state, in order.
+        extra: Further JSON-ready sections (``safety_checks``, ``reconciliation``, ...).
     """
 
     summary: Summary
@@ -103,4 +124,5 @@ class BacktestResult:
     final_balances: dict[str, Decimal]
     config: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    risk_events: list[RiskEventRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

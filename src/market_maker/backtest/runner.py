@@ -9,14 +9,22 @@ import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from market_maker.backtest.result import BacktestResult, EquityPoint, FillRecord, Summary
+from market_maker.backtest.result import (
+    BacktestResult,
+    EquityPoint,
+    FillRecord,
+    RiskEventRecord,
+    Summary,
+)
 from market_maker.config.app import AppConfig
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import EngineObserver
 from market_maker.engine.simple import CheckpointPolicy, SimpleEngine
+from market_maker.engine.startup import safety_checks
 from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
+from market_maker.risk.events import RiskEvent
 from market_maker.slots.book import BookedFill
 from market_maker.stores.base import Store
 from market_maker.stores.memory import MemoryStore
@@ -27,7 +35,19 @@ HUNDRED = Decimal(100)
 class _Recorder(EngineObserver):
     def __init__(self) -> None:
         self.fills: list[FillRecord] = []
+        self.risk_events: list[RiskEventRecord] = []
         self.volume_quote = ZERO
+
+    def on_risk_event(self, event: RiskEvent) -> None:
+        self.risk_events.append(
+            RiskEventRecord(
+                event.ts_ms,
+                event.kind.value,
+                event.reason,
+                event.state_before.value,
+                event.state_after.value,
+            )
+        )
 
     def on_fill(self, fill: BookedFill) -> None:
         self.volume_quote += fill.quote
@@ -144,6 +164,15 @@ def run_backtest(
         checkpoint=checkpoint,
         always_decide=always_decide,
     )
+    bt = config.backtest
+    checks = safety_checks(
+        config,
+        exchange.balances(),
+        candles[0].open,
+        maker_fee=bt.maker_fee,
+        taker_fee=bt.taker_fee,
+        spot=bt.spot,
+    )
     engine.start()
     if resume_from is not None:
         engine.on_price_update(
@@ -215,11 +244,19 @@ def run_backtest(
         events_per_s=len(candles) / elapsed if elapsed > 0 else 0.0,
     )
     return BacktestResult(
-        extra={"decisions": engine.decisions},
+        extra={
+            "decisions": engine.decisions,
+            "safety_checks": [
+                {"check": c.name, "passed": c.passed, "message": c.message} for c in checks
+            ],
+            "reconciliation": dict(sorted(engine.upkeep.corrections.items())),
+        },
         summary=summary,
         fills=recorder.fills,
         equity_curve=curve,
         initial_balances=initial,
         final_balances=final,
         config=config.model_dump(mode="json"),
+        warnings=[f"safety check {c.name} failed: {c.message}" for c in checks if not c.passed],
+        risk_events=recorder.risk_events,
     )
