@@ -198,9 +198,10 @@ def test_header_problem_names_the_expected_header(tmp_path: Path, content: str, 
     path.write_text(content)
     with pytest.raises(DataError) as caught:
         load_candles(path, symbol=SYMBOL)
-    message = f"expected the header '{HEADER}', found {found}"
+    iso = HEADER.replace("timestamp_ms", "timestamp")
+    message = f"expected the header '{HEADER}' or '{iso}', found {found}"
     assert caught.value.problems == [DataProblem(str(path), "1", message)]
-    assert caught.value.fix == f"make line 1 exactly: {HEADER}"
+    assert caught.value.fix == f"make line 1 exactly: {HEADER} or {iso}"
 
 
 def test_header_only_file_has_no_candles(tmp_path: Path) -> None:
@@ -483,3 +484,28 @@ def test_valid_rows_load_back_exactly(
     loaded = [[c.open, c.high, c.low, c.close, c.volume] for c in series.candles]
     assert loaded == [values for _, values in rows]
     assert [[str(v) for v in r] for r in loaded] == [[str(v) for v in r] for _, r in rows]
+
+
+def test_iso_timestamp_header_is_read_as_utc(tmp_path: Path) -> None:
+    path = tmp_path / "ftx.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2021-12-31 23:01:00.000000,46319.0,46385.0,46319.0,46377.0,2300413.7295\n"
+        "2021-12-31 23:02:00,46377.0,46411.0,46377.0,46411.0,1829623.1938\n"
+    )
+    series = load_candles(path, symbol="BTC/USD:USD")
+    assert [c.open_time_ms for c in series.candles] == [1640991660000, 1640991720000]
+    assert series.candles[0].volume == Decimal("2300413.7295")
+
+
+def test_bad_iso_timestamp_names_the_line_and_the_format(tmp_path: Path) -> None:
+    path = tmp_path / "ftx.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2021-12-31 23:01:00,1,1,1,1,1\n"
+        "yesterday,1,1,1,1,1\n"
+    )
+    with pytest.raises(DataError) as caught:
+        load_candles(path, symbol="BTC/USD:USD")
+    text = str(caught.value)
+    assert f"{path}:3" in text and "ISO-8601" in text and "'yesterday'" in text

@@ -2,7 +2,8 @@
 
 Formats, chosen by the file's extension:
 
-- ``.csv`` (and ``.csv.gz``): the header is exactly ``timestamp_ms,open,high,low,close,volume``;
+- ``.csv`` (and ``.csv.gz``): the header is exactly ``timestamp_ms,open,high,low,close,volume``
+  (or ``timestamp,...`` with an ISO-8601 UTC date and time instead of milliseconds);
   ``timestamp_ms`` is the candle's open time in milliseconds since the epoch (UTC). Values
   are parsed from the text straight into ``Decimal``.
 - ``.feather`` and ``.parquet``: freqtrade's layout, a ``date`` timestamp column (the open
@@ -23,6 +24,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,6 +42,9 @@ from market_maker.data.problems import FIX_ROWS, DataError, DataProblem
 from market_maker.domain.market import Candle
 
 CSV_HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
+CSV_ISO_HEADER = ("timestamp", "open", "high", "low", "close", "volume")
+"""Also accepted: ``timestamp`` as an ISO-8601 date and time (no offset = UTC), as in the
+NautilusTrader test data (``2021-12-31 23:01:00.000000``)."""
 """The exact header of a candle CSV file."""
 
 COLUMNAR_COLUMNS = ("date", "open", "high", "low", "close", "volume")
@@ -113,9 +118,11 @@ def load_candles(
     rows: list[_Row] = []
     bad: list[tuple[int, str]] = []
     if suffix in {".csv", ".csv.gz"}:
-        with open_csv(path, (CSV_HEADER,)) as (_, numbered):
-            for line, fields in numbered:
+        with open_csv(path, (CSV_HEADER, CSV_ISO_HEADER)) as (header, numbered):
+            iso = header == CSV_ISO_HEADER
+            for line, raw in numbered:
                 try:
+                    fields = [str(_iso_ms(raw[0])), *raw[1:]] if iso and raw else raw
                     rows.append((line, *_parse_csv_fields(fields)))
                 except RowError as exc:
                     bad.append((line, str(exc)))
@@ -130,6 +137,20 @@ def load_candles(
     return _assemble(
         rows, bad, symbol=symbol, file=file, label=label, skip=skip_bad_rows, gaps=allow_gaps
     )
+
+
+def _iso_ms(text: str) -> int:
+    """Milliseconds since the epoch of an ISO-8601 date and time (UTC when no offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise RowError(
+            f"timestamp: expected an ISO-8601 date and time such as 2021-12-31 23:01:00, "
+            f"found {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _row_label(row_number: int) -> str:
