@@ -14,6 +14,7 @@ ALLOWED = {
     "indicators": {"domain", "indicators"},
     "slots": {"domain", "indicators", "slots"},
     "strategy": {"domain", "indicators", "slots", "strategy"},
+    "risk": {"domain", "indicators", "slots", "risk"},
 }
 THIRD_PARTY_ALLOWED = {"pydantic"}  # validated config models in strategy/config.py
 FORBIDDEN_STDLIB = {
