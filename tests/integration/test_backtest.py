@@ -187,3 +187,38 @@ def test_killed_and_restarted_from_sqlite_ends_like_an_uninterrupted_run(
     assert state is not None
     held = {o.client_order_id for o in state.book.active_orders()}
     assert {o.client_order_id for o in venue.open_orders(config.symbol)} == held
+
+
+def test_a_restart_inside_risk_mode_resumes_the_risk_layer_exactly(
+    tmp_path: Path, config: AppConfig, candles: tuple[Candle, ...], result: BacktestResult
+) -> None:
+    entries = [e for e in result.risk_events if e.state_after == "RISK_MODE"]
+    assert entries, "the sample must enter risk mode for this test to mean anything"
+    # Stop five candles into the first risk-mode period (the calm count is at work).
+    split = next(i for i, c in enumerate(candles) if c.open_time_ms > entries[0].ts_ms) + 5
+    venue = simulated_exchange(config)
+    store = SqliteStore(tmp_path / "state.db", bot_id=config.bot_id, symbol=config.symbol)
+    first = run_backtest(
+        config,
+        candles[:split],
+        store=store,
+        exchange=venue,
+        checkpoint=CheckpointPolicy.EVERY_CHANGE,
+    )
+    store.close()
+    store = SqliteStore(tmp_path / "state.db", bot_id=config.bot_id, symbol=config.symbol)
+    state = store.load()
+    assert state is not None and state.risk_state.value == "RISK_MODE"
+    assert state.risk_layer is not None and state.risk_layer.monitor.markets[0].anomalous
+    second = run_backtest(
+        config,
+        candles,
+        store=store,
+        exchange=venue,
+        start_index=split,
+        checkpoint=CheckpointPolicy.EVERY_CHANGE,
+    )
+    store.close()
+    assert _fill_keys(first.fills + second.fills) == _fill_keys(result.fills)
+    assert first.risk_events + second.risk_events == result.risk_events
+    assert second.final_balances == result.final_balances

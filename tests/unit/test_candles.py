@@ -501,9 +501,7 @@ def test_iso_timestamp_header_is_read_as_utc(tmp_path: Path) -> None:
 def test_bad_iso_timestamp_names_the_line_and_the_format(tmp_path: Path) -> None:
     path = tmp_path / "ftx.csv"
     path.write_text(
-        "timestamp,open,high,low,close,volume\n"
-        "2021-12-31 23:01:00,1,1,1,1,1\n"
-        "yesterday,1,1,1,1,1\n"
+        "timestamp,open,high,low,close,volume\n2021-12-31 23:01:00,1,1,1,1,1\nyesterday,1,1,1,1,1\n"
     )
     with pytest.raises(DataError) as caught:
         load_candles(path, symbol="BTC/USD:USD")

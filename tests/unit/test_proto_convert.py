@@ -33,6 +33,10 @@ from market_maker.domain.orders import (
 )
 from market_maker.indicators.atr import AtrMethod, AtrSnapshot
 from market_maker.pb import enums_pb2, market_pb2, orders_pb2, slot_pb2, state_pb2
+from market_maker.risk.breaker import CircuitBreakerSnapshot
+from market_maker.risk.events import RiskEventKind
+from market_maker.risk.layer import RiskLayerSnapshot
+from market_maker.risk.monitor import CandleStats, MarketWatchSnapshot, RiskMonitorSnapshot
 from market_maker.slots.book import SlotBook
 from market_maker.slots.client_ids import make_client_order_id
 from market_maker.slots.model import OrderRecord, Slot
@@ -176,6 +180,44 @@ atr_snapshots = st.integers(1, U32).flatmap(
 )
 
 
+risk_layers = st.builds(
+    RiskLayerSnapshot,
+    monitor=st.builds(
+        RiskMonitorSnapshot,
+        state=st.sampled_from([RiskState.NORMAL, RiskState.RISK_MODE]),
+        markets=st.lists(
+            st.builds(
+                MarketWatchSnapshot,
+                symbol=st.sampled_from(["BTC/USDT", "ETH/USDT"]),
+                recent=st.lists(
+                    st.builds(CandleStats, open_time_ms=i64, close=money, volume=money),
+                    max_size=4,
+                ).map(tuple),
+                atr=atr_snapshots,
+                last_closed_open_ms=st.none() | i64,
+                anomalous=st.booleans(),
+                calm_count=st.integers(0, U32),
+                reason=texts,
+            ),
+            max_size=2,
+        ).map(tuple),
+    ),
+    breaker=st.builds(
+        CircuitBreakerSnapshot,
+        state=st.sampled_from([RiskState.NORMAL, RiskState.HALTED]),
+        consecutive_losses=st.integers(0, U32),
+        peak_equity=st.none() | money,
+        last_equity=st.none() | money,
+        tripped_at_ms=st.none() | i64,
+        trip_kind=st.none() | st.sampled_from(RiskEventKind),
+        trip_reason=texts,
+    ),
+    open_round_trips=st.dictionaries(prices, money, max_size=3).map(
+        lambda d: tuple(sorted(d.items()))
+    ),
+)
+
+
 @st.composite
 def grid_states(draw: st.DrawFn) -> GridState:
     bot_id, symbol = draw(bot_ids), draw(symbols)
@@ -202,6 +244,7 @@ def grid_states(draw: st.DrawFn) -> GridState:
         baseline_atr=draw(opt_prices),
         atr=draw(st.none() | atr_snapshots),
         position_offset=draw(st.none() | money),
+        risk_layer=draw(st.none() | risk_layers),
     )
 
 
@@ -351,6 +394,7 @@ ENUM_MAPS: list[tuple[cb.EnumMap[Any, Any], type, Any]] = [
     (cb.LIQUIDITY, Liquidity, enums_pb2.Liquidity),
     (cb.ACTION_KIND, ActionKind, enums_pb2.ActionKind),
     (cb.ATR_METHOD, AtrMethod, enums_pb2.AtrMethod),
+    (cb.RISK_EVENT_KIND, RiskEventKind, enums_pb2.RiskEventKind),
 ]
 
 

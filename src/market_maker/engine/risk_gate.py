@@ -20,6 +20,7 @@ from market_maker.domain.market import Candle
 from market_maker.risk.breaker import CircuitBreaker
 from market_maker.risk.config import RiskConfig
 from market_maker.risk.events import RiskEvent, RiskEventKind, combine_states
+from market_maker.risk.layer import RiskLayerSnapshot
 from market_maker.risk.monitor import RiskMonitor
 from market_maker.slots.book import BookedFill
 
@@ -37,7 +38,7 @@ class RiskGate:
         self.watches_equity = breaker.enabled and (
             breaker.max_drawdown_quote is not None or breaker.max_drawdown_pct is not None
         )
-        self._monitoring = config.monitor.enabled
+        self.monitoring = config.monitor.enabled
 
     @property
     def state(self) -> RiskState:
@@ -46,7 +47,7 @@ class RiskGate:
 
     def on_candle(self, candle: Candle) -> RiskEvent | None:
         """Feed the volatility monitor."""
-        if not self._monitoring:
+        if not self.monitoring:
             return None
         return self._record(self.monitor.on_candle(candle))
 
@@ -76,6 +77,24 @@ class RiskGate:
         """Operator reset of both components; returns the events it caused."""
         out = [self._record(self.monitor.reset(ts_ms)), self._record(self.breaker.reset(ts_ms))]
         return [e for e in out if e is not None]
+
+    def snapshot(self) -> RiskLayerSnapshot:
+        """Everything needed to resume this gate exactly (for checkpoints)."""
+        return RiskLayerSnapshot(
+            self.monitor.snapshot(),
+            self.breaker.snapshot(),
+            tuple(sorted(self._trip_pnl.items())),
+        )
+
+    @classmethod
+    def restore(cls, config: RiskConfig, symbol: str, snap: RiskLayerSnapshot) -> "RiskGate":
+        """A gate that continues where ``snap`` was taken (events recorded from then on)."""
+        gate = cls(config, symbol)
+        if symbol in (m.symbol for m in snap.monitor.markets):
+            gate.monitor = RiskMonitor.restore(config.monitor, snap.monitor)
+        gate.breaker = CircuitBreaker.restore(config.breaker, snap.breaker)
+        gate._trip_pnl = dict(snap.open_round_trips)
+        return gate
 
     def _record(self, event: RiskEvent | None) -> RiskEvent | None:
         if event is not None:

@@ -116,7 +116,11 @@ class SimpleEngine:
             if loaded.atr is not None:
                 self._atr = Atr.restore(loaded.atr)
                 self._atr_backlog.clear()
-            if loaded.risk_state is RiskState.HALTED:
+            if loaded.risk_layer is not None:
+                self.risk = RiskGate.restore(
+                    self.config.risk, self.config.symbol, loaded.risk_layer
+                )
+            elif loaded.risk_state is RiskState.HALTED:
                 # The breaker's reason is not in the checkpoint: the operator decides again.
                 self._halt(
                     RiskEventKind.OPERATOR_HALT,
@@ -146,16 +150,22 @@ class SimpleEngine:
         return self._atr
 
     def on_candle(self, candle: Candle) -> None:
-        """Fold a closed candle into the ATR (measuring the baseline once it is complete).
+        """Feed the risk monitor; fold a closed candle into the ATR.
 
-        When no decision reads the ATR (static interval and sizes) and its baseline is
-        known, candles only queue up; ``atr`` folds the last ``window + 1`` of them when
-        read, with the same result as folding each (simple mean only).
+        The ATR measures the baseline once it is complete. When no decision reads the ATR
+        (static interval and sizes) and its baseline is known, candles only queue up;
+        ``atr`` folds the last ``window + 1`` of them when read, with the same result as
+        folding each (simple mean only).
         """
         if (event := self.risk.on_candle(candle)) is not None:
             self._risk_event(event)
         if not candle.closed:
             return
+        self._fold_atr(candle)
+        if self.risk.monitoring and self.checkpoint is CheckpointPolicy.EVERY_CHANGE:
+            self._checkpoint()  # the monitor's window moved: a restart resumes it exactly
+
+    def _fold_atr(self, candle: Candle) -> None:
         atr = self._atr
         if self._defer_atr and atr.value is not None:
             self._atr_backlog.append((candle.high, candle.low, candle.close))
@@ -381,10 +391,15 @@ class SimpleEngine:
 
     def _changed(self) -> None:
         self._dirty = True
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """A new state version (saved under EVERY_CHANGE) that does not alter the decision."""
         self.state.version += 1
         if self.checkpoint is CheckpointPolicy.EVERY_CHANGE:
             self._save()
 
     def _save(self) -> None:
         self.state.atr = self.atr.snapshot()
+        self.state.risk_layer = self.risk.snapshot()
         self.store.save(self.state)

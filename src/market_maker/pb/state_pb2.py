@@ -26,19 +26,33 @@ from market_maker.pb import enums_pb2 as market__maker_dot_pb_dot_enums__pb2
 from market_maker.pb import slot_pb2 as market__maker_dot_pb_dot_slot__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bmarket_maker/pb/state.proto\x12\x0fmarket_maker.pb\x1a\x1bmarket_maker/pb/enums.proto\x1a\x1amarket_maker/pb/slot.proto\"y\n\x08\x41trState\x12\x0e\n\x06window\x18\x01 \x01(\r\x12*\n\x06method\x18\x02 \x01(\x0e\x32\x1a.market_maker.pb.AtrMethod\x12\x12\n\nprev_close\x18\x03 \x01(\t\x12\x0e\n\x06ranges\x18\x04 \x03(\t\x12\r\n\x05value\x18\x05 \x01(\t\"\xae\x04\n\x05State\x12\x0e\n\x06\x62ot_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x30\n\x05slots\x18\x03 \x03(\x0b\x32!.market_maker.pb.State.SlotsEntry\x12\x34\n\x0eretired_orders\x18\x04 \x03(\x0b\x32\x1c.market_maker.pb.OrderRecord\x12\x11\n\torder_seq\x18\x05 \x01(\x04\x12\x14\n\x0c\x61nchor_price\x18\x06 \x01(\t\x12\x12\n\nlast_price\x18\x07 \x01(\t\x12\x18\n\x10last_update_time\x18\x08 \x01(\x03\x12\x0f\n\x07version\x18\t \x01(\x04\x12-\n\trisk_mode\x18\n \x01(\x0e\x32\x1a.market_maker.pb.RiskState\x12\x14\n\x0crealized_pnl\x18\x0b \x01(\t\x12\x11\n\tfees_paid\x18\x0c \x01(\t\x12\x14\n\x0c\x63\x65nter_price\x18\r \x01(\t\x12\x10\n\x08interval\x18\x0e \x01(\t\x12\x14\n\x0c\x62\x61seline_atr\x18\x0f \x01(\t\x12&\n\x03\x61tr\x18\x10 \x01(\x0b\x32\x19.market_maker.pb.AtrState\x12\x10\n\x08\x63hecksum\x18\x11 \x01(\t\x12\x17\n\x0fposition_offset\x18\x12 \x01(\t\x1aL\n\nSlotsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.market_maker.pb.InventorySlot:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bmarket_maker/pb/state.proto\x12\x0fmarket_maker.pb\x1a\x1bmarket_maker/pb/enums.proto\x1a\x1amarket_maker/pb/slot.proto\"y\n\x08\x41trState\x12\x0e\n\x06window\x18\x01 \x01(\r\x12*\n\x06method\x18\x02 \x01(\x0e\x32\x1a.market_maker.pb.AtrMethod\x12\x12\n\nprev_close\x18\x03 \x01(\t\x12\x0e\n\x06ranges\x18\x04 \x03(\t\x12\r\n\x05value\x18\x05 \x01(\t\"B\n\x0e\x42\x61selineCandle\x12\x11\n\topen_time\x18\x01 \x01(\x03\x12\r\n\x05\x63lose\x18\x02 \x01(\t\x12\x0e\n\x06volume\x18\x03 \x01(\t\"\xf0\x01\n\x10MarketWatchState\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12/\n\x06recent\x18\x02 \x03(\x0b\x32\x1f.market_maker.pb.BaselineCandle\x12&\n\x03\x61tr\x18\x03 \x01(\x0b\x32\x19.market_maker.pb.AtrState\x12\"\n\x15last_closed_open_time\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x11\n\tanomalous\x18\x05 \x01(\x08\x12\x12\n\ncalm_count\x18\x06 \x01(\r\x12\x0e\n\x06reason\x18\x07 \x01(\tB\x18\n\x16_last_closed_open_time\"q\n\x10RiskMonitorState\x12)\n\x05state\x18\x01 \x01(\x0e\x32\x1a.market_maker.pb.RiskState\x12\x32\n\x07markets\x18\x02 \x03(\x0b\x32!.market_maker.pb.MarketWatchState\"\xf6\x01\n\x13\x43ircuitBreakerState\x12)\n\x05state\x18\x01 \x01(\x0e\x32\x1a.market_maker.pb.RiskState\x12\x1a\n\x12\x63onsecutive_losses\x18\x02 \x01(\r\x12\x13\n\x0bpeak_equity\x18\x03 \x01(\t\x12\x13\n\x0blast_equity\x18\x04 \x01(\t\x12\x17\n\ntripped_at\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x31\n\ttrip_kind\x18\x06 \x01(\x0e\x32\x1e.market_maker.pb.RiskEventKind\x12\x13\n\x0btrip_reason\x18\x07 \x01(\tB\r\n\x0b_tripped_at\"\x81\x02\n\x0eRiskLayerState\x12\x32\n\x07monitor\x18\x01 \x01(\x0b\x32!.market_maker.pb.RiskMonitorState\x12\x35\n\x07\x62reaker\x18\x02 \x01(\x0b\x32$.market_maker.pb.CircuitBreakerState\x12M\n\x10open_round_trips\x18\x03 \x03(\x0b\x32\x33.market_maker.pb.RiskLayerState.OpenRoundTripsEntry\x1a\x35\n\x13OpenRoundTripsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe3\x04\n\x05State\x12\x0e\n\x06\x62ot_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x30\n\x05slots\x18\x03 \x03(\x0b\x32!.market_maker.pb.State.SlotsEntry\x12\x34\n\x0eretired_orders\x18\x04 \x03(\x0b\x32\x1c.market_maker.pb.OrderRecord\x12\x11\n\torder_seq\x18\x05 \x01(\x04\x12\x14\n\x0c\x61nchor_price\x18\x06 \x01(\t\x12\x12\n\nlast_price\x18\x07 \x01(\t\x12\x18\n\x10last_update_time\x18\x08 \x01(\x03\x12\x0f\n\x07version\x18\t \x01(\x04\x12-\n\trisk_mode\x18\n \x01(\x0e\x32\x1a.market_maker.pb.RiskState\x12\x14\n\x0crealized_pnl\x18\x0b \x01(\t\x12\x11\n\tfees_paid\x18\x0c \x01(\t\x12\x14\n\x0c\x63\x65nter_price\x18\r \x01(\t\x12\x10\n\x08interval\x18\x0e \x01(\t\x12\x14\n\x0c\x62\x61seline_atr\x18\x0f \x01(\t\x12&\n\x03\x61tr\x18\x10 \x01(\x0b\x32\x19.market_maker.pb.AtrState\x12\x10\n\x08\x63hecksum\x18\x11 \x01(\t\x12\x17\n\x0fposition_offset\x18\x12 \x01(\t\x12\x33\n\nrisk_layer\x18\x13 \x01(\x0b\x32\x1f.market_maker.pb.RiskLayerState\x1aL\n\nSlotsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.market_maker.pb.InventorySlot:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'market_maker.pb.state_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_RISKLAYERSTATE_OPENROUNDTRIPSENTRY']._loaded_options = None
+  _globals['_RISKLAYERSTATE_OPENROUNDTRIPSENTRY']._serialized_options = b'8\001'
   _globals['_STATE_SLOTSENTRY']._loaded_options = None
   _globals['_STATE_SLOTSENTRY']._serialized_options = b'8\001'
   _globals['_ATRSTATE']._serialized_start=105
   _globals['_ATRSTATE']._serialized_end=226
-  _globals['_STATE']._serialized_start=229
-  _globals['_STATE']._serialized_end=787
-  _globals['_STATE_SLOTSENTRY']._serialized_start=711
-  _globals['_STATE_SLOTSENTRY']._serialized_end=787
+  _globals['_BASELINECANDLE']._serialized_start=228
+  _globals['_BASELINECANDLE']._serialized_end=294
+  _globals['_MARKETWATCHSTATE']._serialized_start=297
+  _globals['_MARKETWATCHSTATE']._serialized_end=537
+  _globals['_RISKMONITORSTATE']._serialized_start=539
+  _globals['_RISKMONITORSTATE']._serialized_end=652
+  _globals['_CIRCUITBREAKERSTATE']._serialized_start=655
+  _globals['_CIRCUITBREAKERSTATE']._serialized_end=901
+  _globals['_RISKLAYERSTATE']._serialized_start=904
+  _globals['_RISKLAYERSTATE']._serialized_end=1161
+  _globals['_RISKLAYERSTATE_OPENROUNDTRIPSENTRY']._serialized_start=1108
+  _globals['_RISKLAYERSTATE_OPENROUNDTRIPSENTRY']._serialized_end=1161
+  _globals['_STATE']._serialized_start=1164
+  _globals['_STATE']._serialized_end=1775
+  _globals['_STATE_SLOTSENTRY']._serialized_start=1699
+  _globals['_STATE_SLOTSENTRY']._serialized_end=1775
 # @@protoc_insertion_point(module_scope)

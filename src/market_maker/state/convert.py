@@ -23,12 +23,10 @@ from functools import lru_cache
 
 from market_maker.domain.decimals import decimal_to_str, optional_decimal_to_str
 from market_maker.domain.errors import MarketMakerError, StateIntegrityError
-from market_maker.indicators.atr import AtrSnapshot
 from market_maker.pb import slot_pb2, state_pb2
 from market_maker.slots.book import SlotBook
 from market_maker.slots.model import OrderRecord, Slot
 from market_maker.state.convert_base import (
-    ATR_METHOD,
     ORDER_ROLE,
     ORDER_STATUS,
     POSITION_STATUS,
@@ -51,6 +49,12 @@ from market_maker.state.convert_messages import (
     place_request_to_pb,
     price_update_from_pb,
     price_update_to_pb,
+)
+from market_maker.state.convert_risk import (
+    atr_from_pb,
+    atr_to_pb,
+    risk_layer_from_pb,
+    risk_layer_to_pb,
 )
 from market_maker.state.model import GridState
 
@@ -243,33 +247,6 @@ def slot_from_pb(msg: slot_pb2.InventorySlot, *, where: str = "InventorySlot") -
 # -- state ----------------------------------------------------------------------------------
 
 
-def atr_to_pb(snap: AtrSnapshot) -> state_pb2.AtrState:
-    """Convert an ATR snapshot to an ``AtrState`` message."""
-    return state_pb2.AtrState(
-        window=snap.window,
-        method=ATR_METHOD.to_pb(snap.method),
-        prev_close=optional_decimal_to_str(snap.prev_close),
-        ranges=[decimal_to_str(r) for r in snap.ranges],
-        value=optional_decimal_to_str(snap.value),
-    )
-
-
-def atr_from_pb(msg: state_pb2.AtrState, *, where: str = "AtrState") -> AtrSnapshot:
-    """Convert an ``AtrState`` message back to an ATR snapshot (``Atr.restore`` can resume it)."""
-    if msg.window < 1 or len(msg.ranges) > msg.window:
-        raise StateIntegrityError(
-            f"{where}: expected a window of at least 1 candle and at most that many ranges, "
-            f"found window {msg.window} with {len(msg.ranges)} ranges"
-        )
-    return AtrSnapshot(
-        window=msg.window,
-        method=ATR_METHOD.from_pb(msg.method, f"{where}.method"),
-        prev_close=read_optional_decimal(msg.prev_close, f"{where}.prev_close"),
-        ranges=tuple(read_decimal(r, f"{where}.ranges[{i}]") for i, r in enumerate(msg.ranges)),
-        value=read_optional_decimal(msg.value, f"{where}.value"),
-    )
-
-
 def state_to_pb(state: GridState) -> state_pb2.State:
     """Convert a grid state to a ``State`` message (``checksum`` left empty; see snapshot)."""
     book = state.book
@@ -303,6 +280,8 @@ def state_to_pb(state: GridState) -> state_pb2.State:
         msg.slots[decimal_to_str(level)].CopyFrom(slot_to_pb(slot))
     if state.atr is not None:
         msg.atr.CopyFrom(atr_to_pb(state.atr))
+    if state.risk_layer is not None:
+        msg.risk_layer.CopyFrom(risk_layer_to_pb(state.risk_layer))
     return msg
 
 
@@ -358,4 +337,5 @@ def state_from_pb(msg: state_pb2.State) -> GridState:
         baseline_atr=read_optional_decimal(msg.baseline_atr, "State.baseline_atr"),
         position_offset=read_optional_decimal(msg.position_offset, "State.position_offset"),
         atr=atr_from_pb(msg.atr, where="State.atr") if msg.HasField("atr") else None,
+        risk_layer=risk_layer_from_pb(msg.risk_layer) if msg.HasField("risk_layer") else None,
     )

@@ -25,6 +25,7 @@ from market_maker.domain.errors import InvalidDecimalError, StateIntegrityError
 from market_maker.domain.orders import ActionKind
 from market_maker.indicators.atr import AtrMethod
 from market_maker.pb import enums_pb2 as epb
+from market_maker.risk.events import RiskEventKind
 
 E = TypeVar("E", bound=Enum)
 P = TypeVar("P", bound=int)
@@ -159,6 +160,22 @@ ATR_METHOD = EnumMap(
     "AtrMethod",
     epb.ATR_METHOD_UNSPECIFIED,
     {AtrMethod.SIMPLE: epb.ATR_METHOD_SIMPLE, AtrMethod.WILDER: epb.ATR_METHOD_WILDER},
+)
+RISK_EVENT_KIND = EnumMap(
+    "RiskEventKind",
+    epb.RISK_EVENT_KIND_UNSPECIFIED,
+    {
+        RiskEventKind.VOLATILITY_ANOMALY: epb.RISK_EVENT_KIND_VOLATILITY_ANOMALY,
+        RiskEventKind.CALM_RECOVERY: epb.RISK_EVENT_KIND_CALM_RECOVERY,
+        RiskEventKind.MONITOR_RESET: epb.RISK_EVENT_KIND_MONITOR_RESET,
+        RiskEventKind.CONSECUTIVE_LOSSES: epb.RISK_EVENT_KIND_CONSECUTIVE_LOSSES,
+        RiskEventKind.DRAWDOWN_QUOTE: epb.RISK_EVENT_KIND_DRAWDOWN_QUOTE,
+        RiskEventKind.DRAWDOWN_PCT: epb.RISK_EVENT_KIND_DRAWDOWN_PCT,
+        RiskEventKind.POSITION_DIVERGENCE: epb.RISK_EVENT_KIND_POSITION_DIVERGENCE,
+        RiskEventKind.OPERATOR_HALT: epb.RISK_EVENT_KIND_OPERATOR_HALT,
+        RiskEventKind.COOLDOWN_EXPIRED: epb.RISK_EVENT_KIND_COOLDOWN_EXPIRED,
+        RiskEventKind.BREAKER_RESET: epb.RISK_EVENT_KIND_BREAKER_RESET,
+    },
 )
 
 

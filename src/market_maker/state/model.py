@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from market_maker.domain.enums import RiskState
 from market_maker.indicators.atr import AtrSnapshot
+from market_maker.risk.layer import RiskLayerSnapshot
 from market_maker.slots.book import SlotBook
 
 
@@ -27,6 +28,7 @@ class GridState:
         atr: Incremental ATR state.
         position_offset: Base currency on the exchange outside the slots (set at the first
             reconciliation; corrected by later ones).
+        risk_layer: The risk components' state (monitor, breaker, open round trips).
     """
 
     bot_id: str
@@ -42,3 +44,4 @@ class GridState:
     baseline_atr: Decimal | None = None
     atr: AtrSnapshot | None = None
     position_offset: Decimal | None = None
+    risk_layer: RiskLayerSnapshot | None = None
