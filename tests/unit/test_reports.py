@@ -50,6 +50,7 @@ from market_maker.backtest.report_terminal import (
     pct_text,
     print_summary,
     qty_text,
+    summary_rows,
     summary_table,
     utc_text,
 )
@@ -487,4 +488,15 @@ def test_terminal_summary_shows_key_figures_and_warnings() -> None:
 def test_summary_table_has_two_columns() -> None:
     table = summary_table(make_result())
     assert [c.header for c in table.columns] == ["metric", "value"]
-    assert table.row_count == 18
+    assert table.row_count == 19
+
+
+def test_summary_counts_risk_events_by_state_entered() -> None:
+    events = [
+        RiskEventRecord(T0, "volatility_anomaly", "r", "NORMAL", "RISK_MODE"),
+        RiskEventRecord(T0 + MIN, "calm_recovery", "r", "RISK_MODE", "NORMAL"),
+        RiskEventRecord(T0 + 2 * MIN, "consecutive_losses", "r", "NORMAL", "HALTED"),
+    ]
+    rows = dict(summary_rows(make_result(risk_events=events)))
+    assert rows["risk events"] == "3 (HALTED 1, RISK_MODE 1)"
+    assert dict(summary_rows(make_result()))["risk events"] == "0"
