@@ -13,11 +13,13 @@ a stale order to cancel, an order to place), and re-examines only
   their take-profit ("pinned"); take-profits are kept sorted, so these are found by
   bisection, and the nearest unpinned take-profit bounds the decision's stable band.
 
-Anything that moves every closing order at once (anchor, interval, risk state, gap,
-requote tolerance, another book) rebuilds the whole state. Opening orders depend on the
-window around the center only and are derived afresh each decision from the memoised
-window. A property test checks the planner against the reference functions over random
-books and prices; a whole-backtest test checks identical fills and orders.
+Anything that moves every closing order at once (anchor, interval, the risk state turning
+closes on or off, another book) rebuilds the whole state. A change of the gap or of the
+requote tolerance (geometric grids change both with the center) re-examines only the
+pinned slots and those whose resting close differs from its target in price. Opening
+orders depend on the window around the center only and are derived afresh each decision
+from the memoised window. A property test checks the planner against the reference
+functions over random books and prices; a whole-backtest test checks identical fills.
 """
 
 from bisect import bisect_left, bisect_right, insort
@@ -82,6 +84,10 @@ class Planner:
         self._position: dict[Decimal, Decimal] = {}  # level -> non-zero position
         self._long_pos = ZERO
         self._short_pos = ZERO
+        self._tolerance: Decimal | None = None  # requote tolerance of the last decision
+        # Levels whose resting close differs in price from its target: what the diff makes
+        # of them depends on the tolerance (geometric grids change it with the center).
+        self._inexact: set[Decimal] = set()
 
     def decide(
         self,
@@ -119,7 +125,7 @@ class Planner:
         frame, band = frame_at(price, interval, anchor, book.inventory, config, instrument)
         tolerance = config.requote_tolerance * frame.step
         enabled = closes_enabled(risk, config)
-        key = (anchor, interval, enabled, frame.gap, tolerance)
+        key = (anchor, interval, enabled)
         if book is not self._book or key != self._key:
             self._clear()
             self._book, self._key = book, key
@@ -127,6 +133,8 @@ class Planner:
             changed: set[Decimal] = set(book.slots)
         else:
             changed = book.take_changes()
+        rejudge = set(self._inexact) if tolerance != self._tolerance else set()
+        self._tolerance = tolerance
         slots = book.slots
         for level in changed:
             self._index(level, slots.get(level), frame, enabled)
@@ -137,7 +145,7 @@ class Planner:
         n_short = bisect_right(self._short_tp, (price - gap, _AFTER_ALL))
         pinned = {level for _, level in self._long_tp[:n_long]}
         pinned.update(level for _, level in self._short_tp[n_short:])
-        for level in changed | self._pinned | pinned:
+        for level in rejudge | changed | self._pinned | pinned:
             self._judge(level, slots.get(level), frame, enabled, tolerance)
         self._pinned = pinned
         if pinned:
@@ -280,7 +288,17 @@ class Planner:
                 del self._closes[level]
             else:
                 self._closes[level] = close
-        stale, place = close_work(close, slot.active_order if slot is not None else None, tolerance)
+        order = slot.active_order if slot is not None else None
+        if (
+            order is not None
+            and close is not None
+            and order.role is OrderRole.CLOSE
+            and order.price != close.price
+        ):
+            self._inexact.add(level)
+        else:
+            self._inexact.discard(level)
+        stale, place = close_work(close, order, tolerance)
         if stale is None:
             self._stale.pop(level, None)
         else:
