@@ -34,7 +34,7 @@ from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrd
 from market_maker.engine.base import EngineObserver
 from market_maker.engine.simple import SimpleEngine
 from market_maker.exchanges.base import RetryableExchangeError
-from market_maker.exchanges.simulated import SimulatedExchange
+from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
 from market_maker.risk.events import RiskEvent, RiskEventKind
 from market_maker.slots.book import BookedFill
 from market_maker.slots.client_ids import make_client_order_id, parse_client_order_id
@@ -79,11 +79,11 @@ def make_config(risk: dict[str, Any] | None = None) -> AppConfig:
     )
 
 
-def bar(i: int, close: str = "100000", low: str | None = None) -> Candle:
+def bar(i: int, close: str = "100000", low: str | None = None, volume: str = "10") -> Candle:
     """The ``i``-th one-minute candle: opens at ``close``, dips to ``low``, 10 USDT above."""
     c = D(close)
     bottom = c - 10 if low is None else D(low)
-    return Candle(SYMBOL, T0 + i * MINUTE, 60, c, c + 10, bottom, c, D(10))
+    return Candle(SYMBOL, T0 + i * MINUTE, 60, c, c + 10, bottom, c, D(volume))
 
 
 class Recorder(EngineObserver):
@@ -194,6 +194,67 @@ def test_unknown_order_of_ours_is_adopted_into_its_slot_under_policy_adopt(
     assert len(others) == 2
     assert min(others) > 7
     assert engine.upkeep.corrections == Counter({"AdoptOrder": 1, "CancelUnknownOrder": 1})
+
+
+def partial_venue() -> SimulatedExchange:
+    """A venue where our orders may take half of a candle's volume (partial fills)."""
+    return SimulatedExchange(
+        SYMBOL,
+        {"USDT": D(100_000)},
+        SimulatedExchangeConfig(
+            maker_fee=MAKER,
+            taker_fee=TAKER,
+            spot=False,
+            max_fill_fraction=D("0.5"),
+            qty_step=D("0.0001"),
+        ),
+    )
+
+
+ADOPT = {"reconciler": {"unknown_orders": "adopt", "interval_s": 60}}
+
+
+def test_partially_filled_unknown_order_adopted_by_a_fresh_bot_does_not_halt() -> None:
+    # The order was sent by this bot before its state was lost; half of it has filled.
+    venue = partial_venue()
+    ours = make_client_order_id(BOT, SYMBOL, D(99_900), Side.BUY, 5)
+    venue.place_order(limit(ours, Side.BUY, "99900", QTY))
+    reports = venue.on_candle(bar(0, close="99950", low="99850", volume="0.008"))
+    assert [(r.status, r.cum_filled_qty) for r in reports] == [
+        (OrderStatus.PARTIALLY_FILLED, D("0.004"))
+    ]
+    assert venue.total("BTC") == D("0.004")
+
+    engine, recorder = started(make_config(ADOPT), venue)
+
+    # The position on the venue is exactly the adopted order's fill: nothing diverges.
+    assert engine.upkeep.corrections == Counter({"AdoptOrder": 1})
+    assert recorder.events == []
+    assert engine.state.risk_state is RiskState.NORMAL
+    assert engine.state.book.inventory == D("0.004")
+    assert engine.state.position_offset == 0
+
+
+def test_fill_of_an_order_adopted_later_reaches_the_observer() -> None:
+    venue = partial_venue()
+    engine, recorder = started(make_config(ADOPT), venue)
+    step(engine, venue, bar(0))
+    assert engine.state.position_offset == 0
+    ours = make_client_order_id(BOT, SYMBOL, D(99_950), Side.BUY, 50)
+    venue.place_order(limit(ours, Side.BUY, "99950", QTY))
+
+    # Half of the unknown order fills; its report reaches the engine, which cannot book it.
+    step(engine, venue, bar(1, close="99990", low="99940", volume="0.008"))
+
+    assert engine.upkeep.corrections == Counter({"AdoptOrder": 1})
+    assert engine.state.book.inventory == D("0.004")
+    assert recorder.events == []  # the position check agrees
+    price = D(99_950)
+    filled = D("0.004")
+    # Booked fills reach the observer (the backtest's fill ledger, the risk layer).
+    assert [(f.client_order_id, f.qty, f.quote, f.fee) for f in recorder.fills] == [
+        (ours, filled, price * filled, price * filled * MAKER)
+    ]
 
 
 # -- (b) vanished orders ---------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 A random grid trades a short random price path through the real engine and the real
 ``SimulatedExchange``. Risk events are forced: volume spikes in the generated candles trip a
-monitor with a small window, a tiny ``max_consecutive_losses`` (with levels often closer
-than the fees) trips the breaker, and the test itself calls ``engine.set_risk`` and
-``engine.reset_risk`` at random candles. After every candle's decision:
+monitor with a small window; a tiny ``max_consecutive_losses`` (with levels often closer
+than the fees) or a small drawdown limit trips the breaker; and the test itself calls
+``engine.set_risk`` and ``engine.reset_risk`` at random candles. After every candle's
+decision:
 
 * no opening order rests on the venue while the risk state is RISK_MODE or HALTED;
 * HALTED with the ``cancel`` policy leaves nothing resting; with ``flatten``, nothing resting
@@ -78,6 +79,7 @@ def cases(draw: st.DrawFn) -> Case:
                 "breaker": {
                     "max_consecutive_losses": draw(st.integers(1, 3)),
                     "cooldown_s": draw(st.sampled_from([0, 120, 900])),
+                    "max_drawdown_quote": draw(st.sampled_from([None, "2", "20"])),
                 },
                 "cleaner": {
                     "max_order_age_s": draw(st.sampled_from([0, 300])),

@@ -127,6 +127,9 @@ class SimpleEngine:
                     "the bot was HALTED when it stopped; check why, then reset",
                     loaded.last_update_ms,
                 )
+        # The strategy decides with the risk layer's state (a checkpoint without the risk
+        # layer restarts its monitor: only HALTED is carried over, as an operator halt).
+        self.set_risk(self.risk.state)
         self.running = True
         self.resolve_pending()
         # Trading never starts on unreconciled state.
@@ -258,9 +261,17 @@ class SimpleEngine:
             self._risk_event(event)
 
     def reset_risk(self, ts_ms: int) -> None:
-        """Operator reset: leave RISK_MODE and HALTED (see the operations guide runbooks)."""
+        """Operator reset: leave RISK_MODE and HALTED (see the operations guide runbooks).
+
+        Also clears a risk state set by hand with ``set_risk``.
+        """
         for event in self.risk.reset(ts_ms):
             self._risk_event(event)
+        self.set_risk(self.risk.state)
+
+    def halt(self, reason: str, ts_ms: int) -> None:
+        """Operator halt: trip the breaker by hand (only ``reset_risk`` ends it)."""
+        self._halt(RiskEventKind.OPERATOR_HALT, reason, ts_ms)
 
     def _settle(self, decision: Decision) -> None:
         """Reality matches ``decision``'s target: remember its band, tidy the book."""

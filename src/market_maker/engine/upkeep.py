@@ -7,7 +7,7 @@ counts every correction. Used by the Simple engine (and by the Durable engine la
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from market_maker.risk.reconcile import (
     AdoptOrder,
     BookUpdate,
     CancelUnknownOrder,
+    Correction,
     CorrectPosition,
     Halt,
     QueryOrder,
@@ -60,7 +61,7 @@ class Upkeep:
         """
         symbol, book = state.symbol, state.book
         base, _ = split_symbol(symbol)
-        for _ in range(2):  # a second pass checks the position once queries are booked
+        for _ in range(3):  # later passes check the position once answers are booked
             try:
                 open_orders = self.exchange.open_orders(symbol)
                 balance = self.exchange.balances().get(base)
@@ -68,36 +69,47 @@ class Upkeep:
                 log.warning("reconciliation skipped: the exchange did not answer")
                 return
             actual = balance.total if balance is not None else Decimal(0)
-            if state.position_offset is None:
-                state.position_offset = actual - book.inventory
+            first = state.position_offset is None  # nothing known yet of base outside the grid
             result = reconcile(
                 book.slots,
                 bot_id=state.bot_id,
                 symbol=symbol,
                 open_orders=open_orders,
                 config=self.config.reconciler,
-                exchange_position=actual,
-                position_offset=state.position_offset,
+                exchange_position=None if first else actual,
+                position_offset=state.position_offset or Decimal(0),
             )
-            queried = False
-            for correction in result.corrections:
-                self.corrections[type(correction).__name__] += 1
-                log.warning("reconciliation: %s", correction.reason)
-                if isinstance(correction, BookUpdate):
-                    self.apply(correction.update)
-                elif isinstance(correction, AdoptOrder):
-                    book.adopt(correction.update, correction.role, correction.generation)
-                elif isinstance(correction, CancelUnknownOrder):
-                    self._cancel_unknown(symbol, correction)
-                elif isinstance(correction, QueryOrder):
-                    queried = True
-                    self._query(state, correction)
-                elif isinstance(correction, CorrectPosition):
-                    state.position_offset += correction.actual - correction.expected
-                elif isinstance(correction, Halt):
-                    self.halt(RiskEventKind.POSITION_DIVERGENCE, correction.reason, ts_ms)
+            queried = self._carry_out(state, result.corrections, ts_ms)
+            if first:
+                # Base on the account beyond what the slots hold (after booking what the
+                # exchange reported) was there before the grid: it is not the grid's.
+                state.position_offset = actual - book.inventory
+                continue
             if not queried:
                 return
+
+    def _carry_out(self, state: GridState, corrections: Sequence[Correction], ts_ms: int) -> bool:
+        """Perform the corrections; return True when an order was looked up."""
+        book, queried = state.book, False
+        for correction in corrections:
+            self.corrections[type(correction).__name__] += 1
+            log.warning("reconciliation: %s", correction.reason)
+            if isinstance(correction, BookUpdate):
+                self.apply(correction.update)
+            elif isinstance(correction, AdoptOrder):
+                book.adopt(correction.update, correction.role, correction.generation)
+                self.apply(correction.update)
+            elif isinstance(correction, CancelUnknownOrder):
+                self._cancel_unknown(state.symbol, correction)
+            elif isinstance(correction, QueryOrder):
+                queried = True
+                self._query(state, correction)
+            elif isinstance(correction, CorrectPosition):
+                assert state.position_offset is not None
+                state.position_offset += correction.actual - correction.expected
+            elif isinstance(correction, Halt):
+                self.halt(RiskEventKind.POSITION_DIVERGENCE, correction.reason, ts_ms)
+        return queried
 
     def clean(self, state: GridState, price: Decimal, ts_ms: int) -> list[OrderAction]:
         """Cancels the order cleaner asks for, as actions for the engine to execute."""

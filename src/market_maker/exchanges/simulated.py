@@ -71,6 +71,7 @@ class SimOrder:
     fee: Decimal = ZERO
     locked: Decimal = ZERO  # quote (buys) or base (sells) reserved on a spot account
     lock_per_unit: Decimal = ZERO  # reserved per unit of quantity
+    liquidity: Liquidity | None = None  # of the latest fill (reported by lookups)
 
 
 _LAST = "\U0010ffff"
@@ -150,7 +151,7 @@ class SimulatedExchange:
     def get_order(self, symbol: str, client_order_id: str) -> OrderUpdate | None:
         """Current state of one order, or ``None``."""
         order = self.orders.get(client_order_id)
-        return None if order is None else self._report(order)
+        return None if order is None else self._report(order, liquidity=order.liquidity)
 
     def open_orders(self, symbol: str) -> list[OrderUpdate]:
         """Every resting order."""
@@ -255,6 +256,7 @@ class SimulatedExchange:
         order.filled += qty
         order.quote += value
         order.fee += fee
+        order.liquidity = liq
         if order.filled == request.qty:
             order.status = OrderStatus.FILLED
             self._unrest(order)

@@ -384,12 +384,13 @@ class SlotBook:
         self._put(slot)
         return UpdateResult(fills=fills, event=event, level=record.level, orphan=orphan)
 
-    def adopt(self, update: OrderUpdate, role: OrderRole, generation: int) -> UpdateResult:
+    def adopt(self, update: OrderUpdate, role: OrderRole, generation: int) -> Slot:
         """Take an open order of ours that no slot knows into the slot its id names.
 
         The reconciler proposes this for orders sent before a crash whose intent was lost.
-        The slot must be free; the order is recorded as sent and the exchange's report is
-        then booked like any other (fills included). Generations stay unique: the book's
+        The slot must be free; the order is recorded as sent (the slot goes ``PENDING``), and
+        the caller then books the exchange's report (``update``) like any other, so its
+        fills reach everything that watches fills. Generations stay unique: the book's
         sequence moves past the adopted one.
         """
         level = parse_client_order_id(update.client_order_id).level
@@ -410,8 +411,9 @@ class SlotBook:
             placed_ms=update.ts_ms,
         )
         self.order_seq = max(self.order_seq, generation)
-        self._put(_evolve(slot, status, record, generation=generation))
-        return self.apply_update(update)
+        slot = _evolve(slot, status, record, generation=generation)
+        self._put(slot)
+        return slot
 
     def reset_post_only_failures(self) -> int:
         """Let slots that gave up after post-only rejects try again; returns how many."""
