@@ -14,7 +14,13 @@ from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import RiskState, Side
 from market_maker.domain.instrument import split_symbol
 from market_maker.exchanges.base import Balance
-from market_maker.risk.checks import CheckResult, PlannedOrder, SafetyInputs, run_safety_checks
+from market_maker.risk.checks import (
+    CheckResult,
+    PlannedOrder,
+    SafetyInputs,
+    raise_on_failure,
+    run_safety_checks,
+)
 from market_maker.strategy.target import frame_at, opening_sides, window_levels
 
 
@@ -75,3 +81,24 @@ def safety_checks(
         max_leverage=config.risk.checks.max_leverage,
     )
     return run_safety_checks(inputs)
+
+
+def refuse_unsafe_start(
+    config: AppConfig,
+    balances: dict[str, Balance],
+    price: Decimal,
+    *,
+    maker_fee: Decimal,
+    taker_fee: Decimal,
+    spot: bool,
+) -> list[CheckResult]:
+    """Run the checks before a live or paper run; raise ``SafetyCheckError`` on any failure.
+
+    The error names every failed check with its numbers and the fix. Returns the results
+    (all passed) for the log.
+    """
+    results = safety_checks(
+        config, balances, price, maker_fee=maker_fee, taker_fee=taker_fee, spot=spot
+    )
+    raise_on_failure(results)
+    return results
