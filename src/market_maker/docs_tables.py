@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from market_maker.config.app import AppConfig, BacktestConfig, InstrumentConfig
+from market_maker.config.app import AppConfig, BacktestConfig, DurableConfig, InstrumentConfig
 from market_maker.risk.config import (
     CircuitBreakerConfig,
     OrderCleanerConfig,
@@ -53,6 +53,7 @@ def config_reference() -> str:
         ("instrument.", InstrumentConfig),
         ("grid.", GridConfig),
         ("backtest.", BacktestConfig),
+        ("durable.", DurableConfig),
         ("risk.monitor.", RiskMonitorConfig),
         ("risk.breaker.", CircuitBreakerConfig),
         ("risk.cleaner.", OrderCleanerConfig),
@@ -61,7 +62,7 @@ def config_reference() -> str:
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
-            if prefix == "" and name in ("instrument", "grid", "backtest", "risk"):
+            if prefix == "" and name in ("instrument", "grid", "backtest", "durable", "risk"):
                 continue
             desc = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{prefix}{name}` | {_fmt_default(model, name)} | {desc} |")

@@ -128,6 +128,7 @@ def run_backtest(
     progress_every: int = 2048,
     start_index: int = 0,
     always_decide: bool = False,
+    durable_url: str | None = None,
 ) -> BacktestResult:
     """Run ``config`` over ``candles`` and return the result.
 
@@ -145,6 +146,8 @@ def run_backtest(
             current price.
         always_decide: Decide on every candle instead of skipping provably unchanged
             decisions (for tests that prove the skipping exact).
+        durable_url: Run through the Durable engine on this database (slower; proves the
+            two engines trade alike). ``store`` and ``checkpoint`` are then unused.
     """
     if not 0 <= start_index < len(candles):
         raise ValueError(f"start_index {start_index} is outside the {len(candles)} candles")
@@ -156,14 +159,26 @@ def run_backtest(
     first_mark = candles[0].open
     initial_equity = initial[quote] + initial[base] * first_mark
     recorder = _Recorder()
-    engine = SimpleEngine(
-        config,
-        exchange,
-        store if store is not None else MemoryStore(),
-        observer=recorder,
-        checkpoint=checkpoint,
-        always_decide=always_decide,
-    )
+    engine: SimpleEngine
+    if durable_url is not None:
+        from market_maker.durable.engine import DurableEngine  # DBOS only when asked for
+
+        engine = DurableEngine(
+            config,
+            exchange,
+            database_url=durable_url,
+            observer=recorder,
+            always_decide=always_decide,
+        )
+    else:
+        engine = SimpleEngine(
+            config,
+            exchange,
+            store if store is not None else MemoryStore(),
+            observer=recorder,
+            checkpoint=checkpoint,
+            always_decide=always_decide,
+        )
     bt = config.backtest
     checks = safety_checks(
         config,

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from market_maker import __version__
+from market_maker.cli.paper import paper_exchange
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import (
     ConfigError,
@@ -155,6 +156,9 @@ def backtest(
         allow_gaps=allow_gaps,
         console=Console(),
     )
+
+
+app.command("paper-exchange")(paper_exchange)
 
 
 def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:

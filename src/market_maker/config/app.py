@@ -60,6 +60,30 @@ class BacktestConfig(BaseModel):
     )
 
 
+class DurableConfig(BaseModel):
+    """Where and as whom the Durable engine runs (DBOS and the application tables)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///market_maker.db",
+        description="SQLAlchemy URL of the database holding the DBOS system tables and the "
+        "bot's tables: a SQLite file (default) or postgresql+psycopg://user@host/db.",
+    )
+    application_version: str = Field(
+        "1",
+        min_length=1,
+        description="DBOS application version: only workflows of the same version are "
+        "recovered; change it only between runs with no workflow in flight.",
+    )
+    executor_id: str = Field(
+        "local",
+        min_length=1,
+        description="DBOS executor id of this process: a restarted bot must keep it to "
+        "recover its own interrupted workflows.",
+    )
+
+
 class AppConfig(BaseModel):
     """One bot: its identity, its market and its grid."""
 
@@ -73,6 +97,9 @@ class AppConfig(BaseModel):
     grid: GridConfig = Field(description="Grid strategy parameters.")
     backtest: BacktestConfig = Field(
         default_factory=BacktestConfig, description="Simulated venue and account."
+    )
+    durable: DurableConfig = Field(
+        default_factory=DurableConfig, description="Durable engine: database and DBOS identity."
     )
     risk: RiskConfig = Field(
         default_factory=RiskConfig,

@@ -105,6 +105,11 @@ class SimpleEngine:
 
     def start(self) -> None:
         """Resume from the store (or start fresh), then resolve orders of unknown outcome."""
+        self._resume()
+        self._begin()
+
+    def _resume(self) -> None:
+        """Load the stored state, if any, with its ATR and risk layer."""
         loaded = self.store.load()
         if loaded is not None:
             if (loaded.bot_id, loaded.symbol) != (self.config.bot_id, self.config.symbol):
@@ -127,6 +132,9 @@ class SimpleEngine:
                     "the bot was HALTED when it stopped; check why, then reset",
                     loaded.last_update_ms,
                 )
+
+    def _begin(self) -> None:
+        """Resolve what is in doubt, reconcile, and start deciding."""
         # The strategy decides with the risk layer's state (a checkpoint without the risk
         # layer restarts its monitor: only HALTED is carried over, as an operator halt).
         self.set_risk(self.risk.state)
@@ -287,6 +295,12 @@ class SimpleEngine:
 
     def _apply(self, update: OrderUpdate) -> UpdateResult:
         result = self.state.book.apply_update(update)
+        self._observe(update, result)
+        self._changed()
+        return result
+
+    def _observe(self, update: OrderUpdate, result: UpdateResult) -> None:
+        """Tell the observer and the risk layer what booking ``update`` did."""
         if result.unknown or result.orphan:
             self.observer.on_unknown_order(update)
             log.warning("report for an order the book does not hold: %s", update.client_order_id)
@@ -296,8 +310,6 @@ class SimpleEngine:
             position = slot.position_qty if slot is not None else Decimal(0)
             if (event := self.risk.on_fill(fill, position)) is not None:
                 self._risk_event(event)
-        self._changed()
-        return result
 
     def on_account_update(self, balances: dict[str, Balance]) -> None:
         """Balances are the exchange's business; the Simple engine keeps none of its own."""

@@ -176,7 +176,9 @@ class SlotBook:
         self.retired_limit = retired_limit
         self.slots: dict[Decimal, Slot] = {}
         self._held: dict[str, Decimal] = {}
-        self._changed: set[Decimal] = set()
+        self._changed: set[Decimal] = set()  # for the planner
+        self._unsaved: set[Decimal] = set()  # for row-based stores
+        self._unsaved_retired: list[str] = []
         self._prunable: set[Decimal] = set()  # FREE, empty, not waiting out rejects
         self._failing: set[Decimal] = set()  # waiting out post-only rejects
         self.inventory = ZERO
@@ -223,6 +225,15 @@ class SlotBook:
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         """Mark-to-market PnL of all positions at ``mark`` (O(1): running totals)."""
         return self.inventory * mark - self.cost_basis
+
+    def take_unsaved(self) -> tuple[set[Decimal], list[str]]:
+        """Levels changed and order ids retired since the last call (for row-based stores).
+
+        Independent of ``take_changes``; clears its own record.
+        """
+        levels, self._unsaved = self._unsaved, set()
+        retired, self._unsaved_retired = self._unsaved_retired, []
+        return levels, retired
 
     def take_changes(self) -> set[Decimal]:
         """Levels whose slot changed (or went) since the last call; clears the record.
@@ -380,6 +391,7 @@ class SlotBook:
             slot = _evolve(slot, slot.status, record)
         else:
             self.retired[cid] = record
+            self._unsaved_retired.append(cid)
             orphan = not update.status.is_terminal and record.reject_reason == "absent on lookup"
         self._put(slot)
         return UpdateResult(fills=fills, event=event, level=record.level, orphan=orphan)
@@ -434,6 +446,7 @@ class SlotBook:
             if slot.order is not None:
                 self._retire(slot.order)
             self._changed.add(level)
+            self._unsaved.add(level)
         self._prunable.difference_update(drop)
         return len(drop)
 
@@ -443,6 +456,7 @@ class SlotBook:
         level = slot.level
         self.slots[level] = slot
         self._changed.add(level)
+        self._unsaved.add(level)
         if slot.post_only_fail_count:
             self._failing.add(level)
             self._prunable.discard(level)
@@ -457,6 +471,7 @@ class SlotBook:
             self._held[slot.order.client_order_id] = slot.level
 
     def _retire(self, record: OrderRecord) -> None:
+        self._unsaved_retired.append(record.client_order_id)
         self._held.pop(record.client_order_id, None)
         self.retired[record.client_order_id] = record
         while len(self.retired) > self.retired_limit:

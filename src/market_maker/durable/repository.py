@@ -1,0 +1,192 @@
+"""Load and save a bot's state in the application tables, inside the caller's transaction.
+
+``save`` writes the checksummed snapshot (the source of truth) and, in the same
+transaction, the rows of the slots that changed, their orders and the fills booked since the
+last save. ``load`` reads the snapshot back, verifying its checksum, and refuses a snapshot
+older than what the rows say.
+"""
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from market_maker.domain.decimals import decimal_to_str
+from market_maker.domain.errors import StateIntegrityError
+from market_maker.durable import schema
+from market_maker.slots.book import BookedFill
+from market_maker.slots.model import OrderRecord, Slot
+from market_maker.state import snapshot
+from market_maker.state.model import GridState
+from market_maker.stores.base import REFUSE, check_version_order
+
+
+def _upsert(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert ``rows``, replacing the row with the same primary key (SQLite or PostgreSQL)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(table)
+        update = {c.name: pg.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(pg.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(table)
+        update = {c.name: lite.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(lite.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
+
+
+def _slot_row(bot: str, symbol: str, slot: Slot) -> dict[str, Any]:
+    return {
+        "bot_id": bot,
+        "symbol": symbol,
+        "level": decimal_to_str(slot.level),
+        "status": slot.status.value,
+        "position_qty": decimal_to_str(slot.position_qty),
+        "cost_basis": decimal_to_str(slot.cost_basis),
+        "realized_pnl": decimal_to_str(slot.realized_pnl),
+        "fees_paid": decimal_to_str(slot.fees_paid),
+        "generation": slot.generation,
+        "client_order_id": slot.order.client_order_id if slot.order is not None else "",
+    }
+
+
+def _order_row(bot: str, symbol: str, order: OrderRecord) -> dict[str, Any]:
+    return {
+        "bot_id": bot,
+        "symbol": symbol,
+        "client_order_id": order.client_order_id,
+        "level": decimal_to_str(order.level),
+        "side": order.side.value,
+        "role": order.role.value,
+        "price": decimal_to_str(order.price),
+        "qty": decimal_to_str(order.qty),
+        "status": order.status.value if order.status is not None else "PENDING",
+        "filled_qty": decimal_to_str(order.filled_qty),
+        "fee": decimal_to_str(order.fee),
+        "order_id": order.order_id,
+        "placed_ms": order.placed_ms,
+    }
+
+
+def save(
+    conn: sa.Connection,
+    state: GridState,
+    changed: Iterable[Decimal],
+    retired: Iterable[str],
+    fills: Sequence[BookedFill],
+    saved_at_ms: int,
+) -> None:
+    """Write ``state`` in ``conn``'s transaction; refuse to overwrite a newer version.
+
+    Writes the snapshot, the rows of the ``changed`` slots and their orders, the final rows
+    of the orders ``retired`` since the last save, and the new ``fills``.
+    """
+    bot, symbol = state.bot_id, state.symbol
+    sealed = snapshot.seal(state)
+    data: bytes = sealed.SerializeToString(deterministic=True)
+    checksum = sealed.checksum
+    key = (schema.state.c.bot_id == bot) & (schema.state.c.symbol == symbol)
+    stored = conn.execute(
+        sa.select(schema.state.c.version, schema.state.c.snapshot).where(key)
+    ).first()
+    if stored is not None:
+        check_version_order(
+            where=f"mm_state of {bot} on {symbol}",
+            stored_version=stored.version,
+            stored=stored.snapshot,
+            new_version=state.version,
+            new=data,
+        )
+    row = {"version": state.version, "checksum": checksum, "snapshot": data}
+    if stored is None:
+        conn.execute(
+            schema.state.insert().values(bot_id=bot, symbol=symbol, saved_at_ms=saved_at_ms, **row)
+        )
+    else:
+        conn.execute(schema.state.update().where(key).values(saved_at_ms=saved_at_ms, **row))
+    book = state.book
+    slot_rows, order_rows, gone = [], [], []
+    for level in changed:
+        slot = book.slots.get(level)
+        if slot is None:
+            gone.append(decimal_to_str(level))
+            continue
+        slot_rows.append(_slot_row(bot, symbol, slot))
+        if slot.order is not None:
+            order_rows.append(_order_row(bot, symbol, slot.order))
+    for cid in retired:  # an order retired since the last save: its final row
+        record = book.retired.get(cid)
+        if record is not None:
+            order_rows.append(_order_row(bot, symbol, record))
+    if gone:
+        conn.execute(
+            schema.slots.delete().where(
+                (schema.slots.c.bot_id == bot)
+                & (schema.slots.c.symbol == symbol)
+                & schema.slots.c.level.in_(gone)
+            )
+        )
+    _upsert(conn, schema.slots, slot_rows, ("bot_id", "symbol", "level"))
+    _upsert(conn, schema.orders, order_rows, ("bot_id", "symbol", "client_order_id"))
+    _insert_fills(conn, bot, symbol, fills)
+
+
+def _insert_fills(conn: sa.Connection, bot: str, symbol: str, fills: Sequence[BookedFill]) -> None:
+    if not fills:
+        return
+    t = schema.fills
+    counts: dict[str, int] = {}
+    rows = []
+    for fill in fills:
+        cid = fill.client_order_id
+        if cid not in counts:
+            counts[cid] = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t)
+                .where((t.c.bot_id == bot) & (t.c.symbol == symbol) & (t.c.client_order_id == cid))
+            ).scalar_one()
+        counts[cid] += 1
+        rows.append(
+            {
+                "bot_id": bot,
+                "symbol": symbol,
+                "client_order_id": cid,
+                "seq": counts[cid],
+                "ts_ms": fill.ts_ms,
+                "side": fill.side.value,
+                "qty": decimal_to_str(fill.qty),
+                "quote": decimal_to_str(fill.quote),
+                "fee": decimal_to_str(fill.fee),
+                "realized_pnl": decimal_to_str(fill.realized_pnl),
+                "liquidity": fill.liquidity.value if fill.liquidity is not None else "",
+                "trade_id": fill.trade_id,
+            }
+        )
+    conn.execute(t.insert(), rows)
+
+
+def load(conn: sa.Connection, bot: str, symbol: str) -> GridState | None:
+    """The bot's state from its snapshot, checksum verified (None when it has none yet)."""
+    key = (schema.state.c.bot_id == bot) & (schema.state.c.symbol == symbol)
+    row = conn.execute(
+        sa.select(schema.state.c.version, schema.state.c.snapshot).where(key)
+    ).first()
+    if row is None:
+        return None
+    try:
+        state = snapshot.load(row.snapshot)
+    except StateIntegrityError as exc:
+        raise StateIntegrityError(f"mm_state of {bot} on {symbol}: {exc}") from exc
+    if state.version != row.version:
+        raise StateIntegrityError(
+            f"mm_state of {bot} on {symbol}: the row says version {row.version}, its snapshot "
+            f"{state.version}; {REFUSE}"
+        )
+    return state

@@ -1,0 +1,162 @@
+"""The DBOS workflows of the Durable engine.
+
+* ``mm_decision_cycle(actions)``: a decision with actions, id ``{prefix}cycle-{version}``.
+  Steps: record every intent (write-ahead: slots go ``PENDING``, cancels are marked sent),
+  one step per exchange call (a place first looks the order up by client order id, so an
+  order the exchange already accepted is bound, never sent twice), then book the reports.
+* ``mm_order_update(update)``: one exchange report, id derived from the report (order,
+  cumulative filled quantity, status), so a duplicate delivery is a no-op.
+
+Intents and reports are written by datasource transactions: the state change, its rows
+and DBOS's record of the step commit together. Every operation is also idempotent by
+itself (a known client order id is not recorded twice; reports book cumulative figures),
+so a step re-run after a crash changes nothing twice.
+
+DBOS is a process-wide singleton: ``register`` defines the functions once per DBOS
+instance, bound to the engine that runs them.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dbos import DBOS, SQLAlchemyDatasource
+
+from market_maker.domain.enums import SlotStatus
+from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
+from market_maker.durable.table_store import write
+from market_maker.exchanges.base import RetryableExchangeError
+from market_maker.slots.book import BookedFill
+
+if TYPE_CHECKING:
+    from market_maker.durable.engine import DurableEngine
+
+
+@dataclass(frozen=True, slots=True)
+class Workflows:
+    """The registered workflow functions (call them inside ``SetWorkflowID``)."""
+
+    decision_cycle: Callable[[list[OrderAction]], list[tuple[OrderUpdate | None, bool]]]
+    order_update: Callable[[OrderUpdate], list[BookedFill]]
+
+
+def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
+    """Define and register the workflows for ``engine`` (before ``DBOS.launch``)."""
+
+    @ds.transaction(name="mm_record_intents")
+    def record_intents(actions: list[OrderAction]) -> None:
+        with engine.lock:
+            _record_intents(actions)
+
+    def _record_intents(actions: list[OrderAction]) -> None:
+        state = engine.state
+        book = state.book
+        for action in actions:
+            cid = action.client_order_id
+            if action.kind is ActionKind.PLACE:
+                if book.find_order(cid) is None:  # idempotent: a re-run records nothing
+                    book.record_intent(action, state.last_update_ms)
+            else:
+                slot = book.get(action.slot_level)
+                if (
+                    slot is not None
+                    and slot.status is SlotStatus.LOCKED
+                    and slot.order is not None
+                    and slot.order.client_order_id == cid
+                ):
+                    book.record_cancel_sent(action.slot_level)
+        state.version += 1
+        write(ds.sql_session().connection(), state, [])
+
+    @ds.transaction(name="mm_book_reports")
+    def book_reports(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
+        with engine.lock:
+            return _book_reports(reports, failed_cancels)
+
+    def _book_reports(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
+        state = engine.state
+        book = state.book
+        fills: list[BookedFill] = []
+        for cid in failed_cancels:
+            order = book.find_order(cid)
+            if order is not None:
+                book.record_cancel_failed(order.level)
+        for report in reports:
+            result = book.apply_update(report)
+            fills += result.fills
+            engine.booked.append((report, result))  # the engine's hooks run after commit
+        state.version += 1
+        write(ds.sql_session().connection(), state, fills)
+        return fills
+
+    place, cancel = _exchange_steps(engine)
+
+    @DBOS.workflow(name="mm_decision_cycle")
+    def decision_cycle(actions: list[OrderAction]) -> list[tuple[OrderUpdate | None, bool]]:
+        record_intents(actions)
+        outcomes: list[tuple[OrderUpdate | None, bool]] = []
+        for action in actions:
+            if action.kind is ActionKind.PLACE:
+                outcomes.append((place(action), True))
+            else:
+                outcomes.append(cancel(action))
+        reports = [report for report, _ in outcomes if report is not None]
+        failed = [
+            a.client_order_id for a, (_, sent) in zip(actions, outcomes, strict=True) if not sent
+        ]
+        book_reports(reports, failed)
+        return outcomes
+
+    @DBOS.workflow(name="mm_order_update")
+    def order_update(update: OrderUpdate) -> list[BookedFill]:
+        return book_reports([update], [])
+
+    return Workflows(decision_cycle, order_update)
+
+
+def _exchange_steps(
+    engine: "DurableEngine",
+) -> tuple[
+    Callable[[OrderAction], OrderUpdate | None],
+    Callable[[OrderAction], tuple[OrderUpdate | None, bool]],
+]:
+    """The exchange calls, one DBOS step each."""
+
+    @DBOS.step(name="mm_place")
+    def place(action: OrderAction) -> OrderUpdate | None:
+        request = action.place
+        assert request is not None
+        exchange = engine.exchange
+        try:
+            found = exchange.get_order(request.symbol, request.client_order_id)
+            if found is not None:
+                return found  # accepted before a crash: bind it, never send it twice
+            return exchange.place_order(request)
+        except RetryableExchangeError:
+            return None  # outcome unknown: the slot stays PENDING until a lookup resolves it
+
+    @DBOS.step(name="mm_cancel")
+    def cancel(action: OrderAction) -> tuple[OrderUpdate | None, bool]:
+        assert action.cancel is not None
+        try:
+            return engine.exchange.cancel_order(action.cancel), True
+        except RetryableExchangeError:
+            return None, False
+
+    return place, cancel
+
+
+def cycle_id(prefix: str, version: int) -> str:
+    """Workflow id of the decision cycle taken at state ``version``."""
+    return f"{prefix}cycle-{version}"
+
+
+def update_id(prefix: str, update: OrderUpdate) -> str:
+    """Workflow id of one exchange report: the same report always maps to the same id."""
+    return (
+        f"{prefix}update-{update.client_order_id}-{update.cum_filled_qty}-{update.cum_fee}-"
+        f"{update.status.value}"
+    )
+
+
+__all__: Sequence[str] = ["Workflows", "cycle_id", "register", "update_id"]
