@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from market_maker.config.app import AppConfig, BacktestConfig, DurableConfig, InstrumentConfig
+from market_maker.config.app import (
+    AppConfig,
+    BacktestConfig,
+    DurableConfig,
+    InstrumentConfig,
+    VenueConfig,
+)
 from market_maker.risk.config import (
     CircuitBreakerConfig,
     OrderCleanerConfig,
@@ -45,6 +51,10 @@ def _fmt_default(model: type[BaseModel], name: str) -> str:
     return f"`{value}`"
 
 
+_SECTIONS = ("instrument", "grid", "backtest", "venue", "durable", "risk")
+"""Top-level fields that are sections (listed field by field under their prefix)."""
+
+
 def config_reference() -> str:
     """Markdown table of every configuration field: name, default, meaning."""
     lines = ["| field | default | meaning |", "|---|---|---|"]
@@ -53,6 +63,7 @@ def config_reference() -> str:
         ("instrument.", InstrumentConfig),
         ("grid.", GridConfig),
         ("backtest.", BacktestConfig),
+        ("venue.", VenueConfig),
         ("durable.", DurableConfig),
         ("risk.monitor.", RiskMonitorConfig),
         ("risk.breaker.", CircuitBreakerConfig),
@@ -62,7 +73,14 @@ def config_reference() -> str:
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
-            if prefix == "" and name in ("instrument", "grid", "backtest", "durable", "risk"):
+            if prefix == "" and name in (
+                "instrument",
+                "grid",
+                "backtest",
+                "venue",
+                "durable",
+                "risk",
+            ):
                 continue
             desc = (field.description or "").replace("|", "\\|")
             lines.append(f"| `{prefix}{name}` | {_fmt_default(model, name)} | {desc} |")

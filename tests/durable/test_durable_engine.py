@@ -39,6 +39,7 @@ def _same_trading(a: BacktestResult, b: BacktestResult) -> None:
     assert a.risk_events == b.risk_events
 
 
+@pytest.mark.timeout(1500)  # about 2 min alone; CI's coverage and a busy machine triple it
 def test_parity_with_the_simple_engine_on_5000_real_candles(
     tmp_path: Path, candles: tuple[Candle, ...]
 ) -> None:

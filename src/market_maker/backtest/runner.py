@@ -117,6 +117,59 @@ class _Equity:
         return equity
 
 
+def _replay(
+    engine: SimpleEngine,
+    exchange: SimulatedExchange,
+    candles: Sequence[Candle],
+    config: AppConfig,
+    resume_from: Candle | None,
+    progress: Callable[[int], None] | None,
+    progress_every: int,
+    initial: dict[str, Decimal],
+    initial_equity: Decimal,
+) -> tuple[list[EquityPoint], _Equity]:
+    """Start the engine and feed it every candle; return the equity curve and tracker."""
+    engine.start()
+    if resume_from is not None:
+        engine.on_price_update(
+            PriceUpdate(config.symbol, resume_from.close, resume_from.open_time_ms)
+        )
+    symbol = config.symbol
+    sample_every = config.backtest.equity_sample_every
+    curve: list[EquityPoint] = []
+    on_order_update, on_candle, on_price = (
+        engine.on_order_update,
+        engine.on_candle,
+        engine.on_price_update,
+    )
+    track = _Equity(exchange, initial, initial_equity)
+    last = len(candles) - 1
+    for i, candle in enumerate(candles):
+        reports = exchange.on_candle(candle)
+        if reports:
+            for report in reports:
+                on_order_update(report)
+        on_candle(candle)
+        close = candle.close
+        on_price(PriceUpdate(symbol, close, candle.open_time_ms))
+        equity = track.mark(close)
+        if i % sample_every == 0 or i == last:
+            state = engine.state
+            curve.append(
+                EquityPoint(
+                    candle.open_time_ms,
+                    close,
+                    equity,
+                    track.inventory,
+                    state.center_price,
+                    state.interval,
+                )
+            )
+        if progress is not None and i % progress_every == 0:
+            progress(i)
+    return curve, track
+
+
 def run_backtest(
     config: AppConfig,
     candles: Sequence[Candle],
@@ -188,45 +241,24 @@ def run_backtest(
         taker_fee=bt.taker_fee,
         spot=bt.spot,
     )
-    engine.start()
-    if resume_from is not None:
-        engine.on_price_update(
-            PriceUpdate(config.symbol, resume_from.close, resume_from.open_time_ms)
-        )
-    symbol = config.symbol
-    sample_every = config.backtest.equity_sample_every
-    curve: list[EquityPoint] = []
-    on_order_update, on_candle, on_price = (
-        engine.on_order_update,
-        engine.on_candle,
-        engine.on_price_update,
-    )
-    track = _Equity(exchange, initial, initial_equity)
     started = time.perf_counter()
-    last = len(candles) - 1
-    for i, candle in enumerate(candles):
-        reports = exchange.on_candle(candle)
-        if reports:
-            for report in reports:
-                on_order_update(report)
-        on_candle(candle)
-        close = candle.close
-        on_price(PriceUpdate(symbol, close, candle.open_time_ms))
-        equity = track.mark(close)
-        if i % sample_every == 0 or i == last:
-            state = engine.state
-            curve.append(
-                EquityPoint(
-                    candle.open_time_ms,
-                    close,
-                    equity,
-                    track.inventory,
-                    state.center_price,
-                    state.interval,
-                )
-            )
-        if progress is not None and i % progress_every == 0:
-            progress(i)
+    try:
+        curve, track = _replay(
+            engine,
+            exchange,
+            candles,
+            config,
+            resume_from,
+            progress,
+            progress_every,
+            initial,
+            initial_equity,
+        )
+    except BaseException:
+        abort = getattr(engine, "abort", None)  # the Durable engine releases DBOS
+        if abort is not None:
+            abort()
+        raise
     engine.stop()
     elapsed = time.perf_counter() - started
     mark = candles[-1].close
@@ -236,7 +268,7 @@ def run_backtest(
     # Unrealised PnL of the grid's positions, plus the revaluation of any base held at start.
     unrealized = book.unrealized_pnl(mark) + initial[base] * (mark - first_mark)
     summary = Summary(
-        symbol=symbol,
+        symbol=config.symbol,
         start_ms=candles[0].open_time_ms,
         end_ms=candles[-1].open_time_ms,
         initial_equity=initial_equity,

@@ -110,6 +110,56 @@ def demo(
     run_demo(app_config, steps, Console())
 
 
+@app.command(name="run")
+def run_bot(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file of the bot.")],
+) -> None:
+    """Run the bot with the Durable engine on the exchange its config names, until a signal.
+
+    Stops on SIGINT or SIGTERM: the current step finishes, the state is saved, exit 0.
+    """
+    app_config = load_config(config)
+    from market_maker.live.runner import run_live
+
+    seen = run_live(app_config)
+    typer.echo(f"stopped after {seen} candles; state saved in {app_config.durable.database_url}")
+
+
+@app.command()
+def status(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file of the bot.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the bot's state from its database (running or stopped); decimals as strings."""
+    app_config = load_config(config)
+    from market_maker.live.status import bot_status
+
+    report = bot_status(app_config)
+    if report is None:
+        raise MarketMakerError(
+            f"no state for bot {app_config.bot_id} on {app_config.symbol} in "
+            f"{app_config.durable.database_url}: run `market-maker run --config {config}` first"
+        )
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"{report['bot_id']} {report['symbol']}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", justify="right")
+    for key in (
+        "state_version",
+        "risk_state",
+        "position",
+        "realized_pnl",
+        "fees_paid",
+        "last_price",
+        "center_price",
+    ):
+        table.add_row(key, str(report[key]))
+    table.add_row("open orders", str(len(report["open_orders"])))
+    Console().print(table)
+
+
 @app.command()
 def backtest(
     config: Annotated[

@@ -60,6 +60,20 @@ class BacktestConfig(BaseModel):
     )
 
 
+class VenueConfig(BaseModel):
+    """Where ``market-maker run`` trades (for now: the paper exchange at a URL)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(
+        "http://127.0.0.1:8765",
+        description="Base URL of the paper exchange (market-maker paper-exchange).",
+    )
+    poll_interval_s: float = Field(
+        0.2, gt=0, le=60, description="Seconds between polls for new candles and order states."
+    )
+
+
 class DurableConfig(BaseModel):
     """Where and as whom the Durable engine runs (DBOS and the application tables)."""
 
@@ -97,6 +111,9 @@ class AppConfig(BaseModel):
     grid: GridConfig = Field(description="Grid strategy parameters.")
     backtest: BacktestConfig = Field(
         default_factory=BacktestConfig, description="Simulated venue and account."
+    )
+    venue: VenueConfig = Field(
+        default_factory=VenueConfig, description="The exchange live runs trade on."
     )
     durable: DurableConfig = Field(
         default_factory=DurableConfig, description="Durable engine: database and DBOS identity."

@@ -108,6 +108,13 @@ class DurableEngine(SimpleEngine):
                 self._datasource.engine.dispose()
             _Process.running = None
 
+    def abort(self) -> None:
+        """Release DBOS without saving (after a failure: the tables hold the last commit)."""
+        DBOS.destroy(destroy_registry=True)
+        if self._datasource is not None:
+            self._datasource.engine.dispose()
+        _Process.running = None
+
     def _await_recovery(self) -> None:
         """Wait for the workflows DBOS recovers (a crash interrupted them) to finish."""
         pending = DBOS.list_workflows(

@@ -24,6 +24,7 @@ from dbos import DBOS, SQLAlchemyDatasource
 
 from market_maker.domain.enums import SlotStatus
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
+from market_maker.durable import faults
 from market_maker.durable.table_store import write
 from market_maker.exchanges.base import RetryableExchangeError
 from market_maker.slots.book import BookedFill
@@ -67,6 +68,7 @@ def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
                     book.record_cancel_sent(action.slot_level)
         state.version += 1
         write(ds.sql_session().connection(), state, [])
+        faults.point("intents")
 
     @ds.transaction(name="mm_book_reports")
     def book_reports(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
@@ -87,6 +89,7 @@ def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
             engine.booked.append((report, result))  # the engine's hooks run after commit
         state.version += 1
         write(ds.sql_session().connection(), state, fills)
+        faults.point("reports")
         return fills
 
     place, cancel = _exchange_steps(engine)
@@ -131,7 +134,9 @@ def _exchange_steps(
             found = exchange.get_order(request.symbol, request.client_order_id)
             if found is not None:
                 return found  # accepted before a crash: bind it, never send it twice
-            return exchange.place_order(request)
+            report = exchange.place_order(request)
+            faults.point("after-place")
+            return report
         except RetryableExchangeError:
             return None  # outcome unknown: the slot stays PENDING until a lookup resolves it
 

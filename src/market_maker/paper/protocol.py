@@ -79,10 +79,12 @@ class Ledger:
         orders: Every order accepted or rejected on its own merits, in placement order
             (a duplicate client order id is answered but never held).
         fills: Every fill report, in the order the fills happened.
+        duplicates: Client order ids placed again after the first time (rejected).
     """
 
     orders: tuple[LedgerOrder, ...]
     fills: tuple[OrderUpdate, ...]
+    duplicates: tuple[str, ...] = ()
 
 
 def _decimal_text(value: object) -> Decimal:
@@ -314,4 +316,5 @@ def ledger_from_json(data: object) -> Ledger:
             for o in (_guard("ledger order", raw) for raw in m["orders"])
         )
         fills = tuple(update_from_json(f) for f in m["fills"])
-        return Ledger(orders, fills)
+        duplicates = tuple(str(cid) for cid in m.get("duplicates", []))
+        return Ledger(orders, fills, duplicates)

@@ -170,7 +170,11 @@ def create_app(venue: PaperVenue, *, speed: float = 0.0) -> FastAPI:
             {"request": request_to_json(o.request), "state": update_to_json(o.state)}
             for o in held.orders
         ]
-        return {"orders": orders, "fills": [update_to_json(f) for f in held.fills]}
+        return {
+            "orders": orders,
+            "fills": [update_to_json(f) for f in held.fills],
+            "duplicates": list(held.duplicates),
+        }
 
     return app
 

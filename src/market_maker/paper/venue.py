@@ -22,6 +22,7 @@ class PaperVenue:
     """A simulated exchange plus the candles that drive it, safe to share across threads."""
 
     def __init__(self, exchange: SimulatedExchange, candles: Sequence[Candle]) -> None:
+        self.duplicates: list[str] = []  # client order ids placed again
         self.exchange = exchange
         self.symbol = exchange.symbol
         self.candles: tuple[Candle, ...] = tuple(candles)
@@ -36,8 +37,14 @@ class PaperVenue:
     # -- orders and balances ---------------------------------------------------------------
 
     def place_order(self, request: PlaceOrderRequest) -> OrderUpdate:
-        """Place an order on the simulated exchange; its first report."""
+        """Place an order on the simulated exchange; its first report.
+
+        A client order id sent again is rejected by the exchange and recorded in
+        ``duplicates`` (the crash harness checks that a bot never does it).
+        """
         with self._lock:
+            if request.client_order_id in self.exchange.orders:
+                self.duplicates.append(request.client_order_id)
             return self.exchange.place_order(request)
 
     def cancel_order(self, request: CancelOrderRequest) -> OrderUpdate | None:
@@ -75,7 +82,7 @@ class PaperVenue:
                 for cid, order in ex.orders.items()
                 if (report := ex.get_order(self.symbol, cid)) is not None
             )
-            return Ledger(orders, tuple(ex.fills))
+            return Ledger(orders, tuple(ex.fills), tuple(self.duplicates))
 
     # -- market time -----------------------------------------------------------------------
 
