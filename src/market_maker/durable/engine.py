@@ -56,6 +56,9 @@ class DurableEngine(SimpleEngine):
         self._datasource: SQLAlchemyDatasource | None = None
         self.workflows: Workflows | None = None
         self.booked: list[tuple[OrderUpdate, UpdateResult]] = []
+        # Client order ids whose intent this process recorded: their place step needs no
+        # lookup first (only a step re-run after a crash, in a new process, does).
+        self.fresh_intents: set[str] = set()
         self.lock = threading.RLock()  # recovered workflows run on DBOS threads
         self.prefix = id_prefix(config.bot_id, config.symbol)
         self.recovered = 0
@@ -165,7 +168,9 @@ class DurableEngine(SimpleEngine):
             had_fills |= bool(result.fills)
             self._observe(update, result)
         if booked:
-            self._changed()
+            # The booking transaction saved the state; what the hooks changed (the risk
+            # layer's round trips) goes with the next save. Decide again.
+            self._dirty = True
         return had_fills
 
     def _apply(self, update: OrderUpdate) -> UpdateResult:

@@ -93,14 +93,15 @@ def save(
     data: bytes = sealed.SerializeToString(deterministic=True)
     checksum = sealed.checksum
     key = (schema.state.c.bot_id == bot) & (schema.state.c.symbol == symbol)
-    stored = conn.execute(
-        sa.select(schema.state.c.version, schema.state.c.snapshot).where(key)
-    ).first()
+    stored = conn.execute(sa.select(schema.state.c.version).where(key)).first()
     if stored is not None:
+        same = stored.version == state.version  # only then are the bytes compared
         check_version_order(
             where=f"mm_state of {bot} on {symbol}",
             stored_version=stored.version,
-            stored=stored.snapshot,
+            stored=conn.execute(sa.select(schema.state.c.snapshot).where(key)).scalar_one()
+            if same
+            else b"",
             new_version=state.version,
             new=data,
         )

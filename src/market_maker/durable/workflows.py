@@ -57,6 +57,7 @@ def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
             if action.kind is ActionKind.PLACE:
                 if book.find_order(cid) is None:  # idempotent: a re-run records nothing
                     book.record_intent(action, state.last_update_ms)
+                    engine.fresh_intents.add(cid)
             else:
                 slot = book.get(action.slot_level)
                 if (
@@ -130,10 +131,13 @@ def _exchange_steps(
         request = action.place
         assert request is not None
         exchange = engine.exchange
+        cid = request.client_order_id
         try:
-            found = exchange.get_order(request.symbol, request.client_order_id)
-            if found is not None:
-                return found  # accepted before a crash: bind it, never send it twice
+            if cid not in engine.fresh_intents:  # a re-run after a crash: look it up first
+                found = exchange.get_order(request.symbol, cid)
+                if found is not None:
+                    return found  # accepted before the crash: bind it, never send it twice
+            engine.fresh_intents.discard(cid)
             report = exchange.place_order(request)
             faults.point("after-place")
             return report
