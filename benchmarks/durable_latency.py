@@ -45,6 +45,7 @@ Prints one JSON line per backend. It reports figures; it never passes or fails o
 """
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -86,6 +87,7 @@ class TimedExchange:
     def __init__(self, venue: SimulatedExchange) -> None:
         self._venue = venue
         self.first_request_at: float | None = None
+        self.first_request_sql = (0, 0)
         self._replies: list[OrderUpdate] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -103,6 +105,7 @@ class TimedExchange:
     def _mark(self) -> None:
         if self.first_request_at is None:
             self.first_request_at = time.perf_counter()
+            self.first_request_sql = SQL.reading()
 
     def place_order(self, request: PlaceOrderRequest) -> OrderUpdate:
         """Time, then place on the venue."""
@@ -171,14 +174,92 @@ class Unknowns(EngineObserver):
         self.count += 1
 
 
-def timed_updates(engine: DurableEngine, reports: Sequence[OrderUpdate]) -> list[float]:
-    """Deliver ``reports`` through ``on_order_update``; the seconds each call took."""
-    took = []
+class SqlCounter:
+    """Counts the SQL statements and commits of every SQLAlchemy engine in the process.
+
+    A machine-independent figure beside the timings: what one workflow costs in round trips.
+    """
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.commits = 0
+        sa.event.listen(sa.Engine, "before_cursor_execute", self._statement)
+        sa.event.listen(sa.Engine, "commit", self._commit)
+
+    def _statement(self, *_: object) -> None:
+        self.statements += 1
+
+    def _commit(self, *_: object) -> None:
+        self.commits += 1
+
+    def reading(self) -> tuple[int, int]:
+        """(statements, commits) so far."""
+        return self.statements, self.commits
+
+
+SQL = SqlCounter()
+
+
+class GcPauses:
+    """The garbage collector's pauses in the process, per generation (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+
+    def reset(self) -> None:
+        """Forget what was measured so far."""
+        for pauses in self.pauses.values():
+            pauses.clear()
+
+    def summary(self) -> dict[str, dict[str, float | int]]:
+        """Count, total and longest pause per generation, in milliseconds."""
+        return {
+            f"gen{g}": {
+                "count": len(p),
+                "total_ms": round(sum(p) * 1000, 1),
+                "max_ms": round(max(p, default=0.0) * 1000, 1),
+            }
+            for g, p in self.pauses.items()
+        }
+
+
+GC = GcPauses()
+
+
+class TimedCalls:
+    """The seconds each call took, and the statements and commits they ran in all."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.statements = 0
+        self.commits = 0
+
+    def per_call(self) -> dict[str, float | None]:
+        """Statements and commits per call."""
+        n = len(self.seconds)
+        return {
+            "statements": round(self.statements / n, 2) if n else None,
+            "commits": round(self.commits / n, 2) if n else None,
+        }
+
+
+def timed_updates(engine: DurableEngine, reports: Sequence[OrderUpdate], into: TimedCalls) -> None:
+    """Deliver ``reports`` through ``on_order_update``, timing and counting each call."""
     for report in reports:
+        statements, commits = SQL.reading()
         t0 = time.perf_counter()
         engine.on_order_update(report)
-        took.append(time.perf_counter() - t0)
-    return took
+        into.seconds.append(time.perf_counter() - t0)
+        into.statements += SQL.statements - statements
+        into.commits += SQL.commits - commits
 
 
 def rate(count: int, seconds: Sequence[float]) -> float | None:
@@ -201,24 +282,27 @@ def drive(
     """
     latencies: list[float] = []
     cycles: list[float] = []
-    fill_times: list[float] = []
-    echo_times: list[float] = []
+    fill_calls = TimedCalls()
+    echo_calls = TimedCalls()
     echoed: list[OrderUpdate] = []
     seen: set[str] = set()
-    skipped = quiet = 0
+    skipped = quiet = first_statements = first_commits = 0
     for candle in candles:
         fills = venue.on_candle(candle)
         seen.update(update_id(engine.prefix, r) for r in fills)
-        fill_times += timed_updates(engine, fills)
+        timed_updates(engine, fills, fill_calls)
         engine.on_candle(candle)
         update = PriceUpdate(symbol, candle.close, candle.open_time_ms)
         decisions = engine.decisions
         venue.arm()
+        sql_at_entry = SQL.reading()
         entered = time.perf_counter()
         engine.on_price_update(update)
         done = time.perf_counter()
         if venue.first_request_at is not None:
             latencies.append(venue.first_request_at - entered)
+            first_statements += venue.first_request_sql[0] - sql_at_entry[0]
+            first_commits += venue.first_request_sql[1] - sql_at_entry[1]
             cycles.append(done - entered)
         elif engine.decisions == decisions:
             skipped += 1
@@ -230,7 +314,7 @@ def drive(
             if len(echoed) + len(echoes) < n_echoes and wid not in seen:
                 seen.add(wid)
                 echoes.append(reply)
-        echo_times += timed_updates(engine, echoes)
+        timed_updates(engine, echoes, echo_calls)
         echoed += echoes
     quarter = max(1, len(latencies) // 4)
     return {
@@ -241,6 +325,10 @@ def drive(
             for i in range(0, quarter * 4, quarter)
             if latencies[i : i + quarter]
         ],
+        "sql_before_first_request": {
+            "statements": round(first_statements / len(latencies), 2) if latencies else None,
+            "commits": round(first_commits / len(latencies), 2) if latencies else None,
+        },
         "whole_update_ms": summary_ms(cycles),
         "no_request": {"skipped_undecided": skipped, "decided_no_action": quiet},
         "orders_placed": engine.orders_placed,
@@ -248,13 +336,15 @@ def drive(
         "order_updates": {
             "distinct_echoes": {
                 "count": len(echoed),
-                "workflows_per_s": rate(len(echoed), echo_times),
-                "per_call_ms": summary_ms(echo_times),
+                "workflows_per_s": rate(len(echoed), echo_calls.seconds),
+                "per_call_ms": summary_ms(echo_calls.seconds),
+                "sql_per_call": echo_calls.per_call(),
             },
             "fill_reports": {
-                "count": len(fill_times),
-                "workflows_per_s": rate(len(fill_times), fill_times),
-                "per_call_ms": summary_ms(fill_times),
+                "count": len(fill_calls.seconds),
+                "workflows_per_s": rate(len(fill_calls.seconds), fill_calls.seconds),
+                "per_call_ms": summary_ms(fill_calls.seconds),
+                "sql_per_call": fill_calls.per_call(),
             },
         },
         "_echoed": echoed,
@@ -269,20 +359,24 @@ def run(backend: str, config: AppConfig, candles: Sequence[Candle], n_updates: i
         engine = DurableEngine(config, venue, database_url=url, observer=unknown)
         started = time.perf_counter()
         engine.start()
+        GC.reset()
         try:
             figures = drive(engine, venue, candles, config.symbol, n_updates)
             echoed = figures.pop("_echoed")
             book = engine.state.book
             before = book.realized_pnl, book.fees_paid, engine.state.version
-            dup_times = timed_updates(engine, echoed)  # every one already seen: no-ops
+            dups = TimedCalls()
+            timed_updates(engine, echoed, dups)  # every one already seen: no-ops
             figures["order_updates"]["duplicates"] = {
                 "count": len(echoed),
-                "per_s": rate(len(echoed), dup_times),
-                "per_call_ms": summary_ms(dup_times),
+                "per_s": rate(len(echoed), dups.seconds),
+                "per_call_ms": summary_ms(dups.seconds),
+                "sql_per_call": dups.per_call(),
                 "changed_nothing": before
                 == (book.realized_pnl, book.fees_paid, engine.state.version),
             }
             figures["order_updates"]["unknown_orders"] = unknown.count
+            figures["gc_pauses"] = GC.summary()
             run_s = time.perf_counter() - started
         finally:
             engine.stop()

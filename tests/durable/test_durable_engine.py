@@ -12,9 +12,11 @@ from market_maker.config.app import AppConfig
 from market_maker.config.loader import default_backtest_config_path, load_config
 from market_maker.data.candles import load_candles
 from market_maker.domain.market import Candle, PriceUpdate
-from market_maker.durable import migrate, schema
+from market_maker.domain.orders import OrderAction
+from market_maker.durable import migrate, repository, schema
 from market_maker.durable.engine import DurableEngine
 from market_maker.durable.workflows import cycle_id
+from market_maker.engine.base import EngineObserver
 from market_maker.state import snapshot
 from support.shared_data import shared_data
 
@@ -119,6 +121,68 @@ def test_replayed_updates_and_reinvoked_workflows_change_nothing(
         engine.stop()
 
 
+class _Actions(EngineObserver):
+    """Every action the engine executed, grouped by decision cycle."""
+
+    def __init__(self) -> None:
+        self.cycles: list[list[OrderAction]] = []
+
+    def on_action(self, action: OrderAction) -> None:
+        self.cycles.append([action])  # regrouped by the test, one price update at a time
+
+
+def _fill_rows(url: str) -> list[tuple[object, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.select(schema.fills))]
+    finally:
+        engine.dispose()
+
+
+def test_transaction_steps_run_again_after_their_commit_change_nothing(
+    database_url: str, candles: tuple[Candle, ...]
+) -> None:
+    """The at-least-once window: a step that committed is re-run (recovery). Nothing moves."""
+    actions = _Actions()
+    venue = simulated_exchange(CONFIG)
+    engine = DurableEngine(CONFIG, venue, database_url=database_url, observer=actions)
+    engine.start()
+    try:
+        reports = []
+        cycles: list[list[OrderAction]] = []
+        for candle in candles[:400]:
+            for report in venue.on_candle(candle):
+                engine.on_order_update(report)
+                reports.append(report)
+            engine.on_candle(candle)
+            actions.cycles.clear()
+            engine.on_price_update(PriceUpdate(CONFIG.symbol, candle.close, candle.open_time_ms))
+            if actions.cycles:
+                cycles.append([a for (a,) in actions.cycles])
+        book = engine.state.book
+        fills = [r for r in reports if r.last_fill_qty > 0]
+        assert len(fills) > 10 and len(cycles) > 20
+        before = (book.realized_pnl, book.fees_paid, dict(book.slots), book.inventory)
+        rows_before = _fill_rows(database_url)
+        version = engine.state.version
+        steps = engine.workflows
+        assert steps is not None
+        for cycle in cycles[-5:]:  # the intents of recent cycles, recorded again
+            steps.record_intents(cycle)
+        steps.book_reports(reports, [])  # every report, booked again
+        after = (book.realized_pnl, book.fees_paid, dict(book.slots), book.inventory)
+        assert after == before
+        assert _fill_rows(database_url) == rows_before  # no fill row written twice
+        assert engine.state.version == version + 6  # each re-run committed a new version
+        assert engine.db is not None
+        with engine.db.connect() as conn:
+            stored = repository.load(conn, CONFIG.bot_id, CONFIG.symbol)
+        assert stored is not None and dict(stored.book.slots) == before[2]
+    finally:
+        engine.stop()
+
+
 def test_a_restart_resumes_from_the_tables(tmp_path: Path, candles: tuple[Candle, ...]) -> None:
     data = candles[:700]
     reference = run_backtest(CONFIG, data)
@@ -146,3 +210,36 @@ def test_the_migration_creates_exactly_the_declared_schema(database_url: str) ->
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_checkpoint_progress_saves_the_time_a_quiet_price_update_reached(
+    database_url: str, candles: tuple[Candle, ...]
+) -> None:
+    """``status`` reads the tables: after a batch, they hold the last price the bot saw."""
+    venue = simulated_exchange(CONFIG)
+    engine = DurableEngine(CONFIG, venue, database_url=database_url)
+    engine.start()
+    try:
+
+        def stored() -> tuple[int, int]:
+            assert engine.db is not None
+            with engine.db.connect() as conn:
+                state = repository.load(conn, CONFIG.bot_id, CONFIG.symbol)
+            assert state is not None
+            return state.version, state.last_update_ms
+
+        first = candles[0]
+        engine.on_candle(first)
+        engine.on_price_update(PriceUpdate(CONFIG.symbol, first.close, first.open_time_ms))
+        engine.checkpoint_progress()
+        # The same price a minute later: no action, no workflow, nothing saved by itself.
+        later = first.open_time_ms + 60_000
+        engine.on_price_update(PriceUpdate(CONFIG.symbol, first.close, later))
+        version, seen_ms = stored()
+        assert seen_ms == first.open_time_ms
+        engine.checkpoint_progress()
+        assert stored() == (version + 1, later)
+        engine.checkpoint_progress()  # nothing new: no save
+        assert stored() == (version + 1, later)
+    finally:
+        engine.stop()

@@ -17,12 +17,13 @@ come from the configuration (``durable`` section; see the operations guide).
 import threading
 from collections.abc import Sequence
 
-from dbos import DBOS, SetWorkflowID, SQLAlchemyDatasource
+import sqlalchemy as sa
+from dbos import DBOS, SetWorkflowID
 
 from market_maker.config.app import AppConfig
 from market_maker.domain.enums import OrderStatus
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
-from market_maker.durable import migrate
+from market_maker.durable import database, migrate
 from market_maker.durable.table_store import TableStore
 from market_maker.durable.workflows import Workflows, cycle_id, register, update_id
 from market_maker.engine.base import EngineObserver
@@ -53,7 +54,7 @@ class DurableEngine(SimpleEngine):
     ) -> None:
         durable = config.durable
         self.database_url = database_url or durable.database_url
-        self._datasource: SQLAlchemyDatasource | None = None
+        self.db: sa.Engine | None = None
         self.workflows: Workflows | None = None
         self.booked: list[tuple[OrderUpdate, UpdateResult]] = []
         # Client order ids whose intent this process recorded: their place step needs no
@@ -85,16 +86,14 @@ class DurableEngine(SimpleEngine):
                 "application_version": durable.application_version,
                 "executor_id": durable.executor_id,
                 "log_level": "WARNING",
+                "db_engine_kwargs": {"pool_pre_ping": False},
             }
         )
-        ds = SQLAlchemyDatasource.create(self.database_url)
-        self._datasource = ds
-        if ds.engine.dialect.name == "sqlite":
-            with ds.engine.connect() as conn:  # persistent in the file: every connection
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        migrate.upgrade(ds.engine)
-        self.store = TableStore(ds.engine, bot_id=self.config.bot_id, symbol=self.config.symbol)
-        self.workflows = register(ds, self)
+        db = database.create_engine(self.database_url)
+        self.db = db
+        migrate.upgrade(db)
+        self.store = TableStore(db, bot_id=self.config.bot_id, symbol=self.config.symbol)
+        self.workflows = register(db, self)
         _Process.running = self
         self._resume()
         DBOS.launch()
@@ -106,16 +105,16 @@ class DurableEngine(SimpleEngine):
         try:
             super().stop()
         finally:
-            DBOS.destroy(destroy_registry=True)
-            if self._datasource is not None:
-                self._datasource.engine.dispose()
-            _Process.running = None
+            self._release()
 
     def abort(self) -> None:
         """Release DBOS without saving (after a failure: the tables hold the last commit)."""
+        self._release()
+
+    def _release(self) -> None:
         DBOS.destroy(destroy_registry=True)
-        if self._datasource is not None:
-            self._datasource.engine.dispose()
+        if self.db is not None:
+            self.db.dispose()
         _Process.running = None
 
     def _await_recovery(self) -> None:
@@ -153,13 +152,6 @@ class DurableEngine(SimpleEngine):
         surprised |= self._after_workflow()
         return surprised
 
-    def on_order_update(self, update: OrderUpdate) -> None:
-        """Book an exchange report through its own idempotent workflow."""
-        assert self.workflows is not None
-        with SetWorkflowID(update_id(self.prefix, update)):
-            self.workflows.order_update(update)
-        self._after_workflow()
-
     def _after_workflow(self) -> bool:
         """Run the engine's hooks for reports booked by workflows; True if any had fills."""
         booked, self.booked = self.booked, []
@@ -174,7 +166,7 @@ class DurableEngine(SimpleEngine):
         return had_fills
 
     def _apply(self, update: OrderUpdate) -> UpdateResult:
-        """Reports outside a cycle (lookups, reconciliation) are booked by a workflow too."""
+        """Book a report (``on_order_update``, lookups, reconciliation) by its own workflow."""
         assert self.workflows is not None
         with SetWorkflowID(update_id(self.prefix, update)):
             self.workflows.order_update(update)

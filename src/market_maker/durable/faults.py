@@ -2,8 +2,10 @@
 
 Inert unless ``MARKET_MAKER_KILL_AT`` is set, as ``point:n`` (the ``n``-th time this process
 reaches ``point``). Points: ``intents`` (inside the intent transaction, before it commits),
+``intents-committed`` (it committed; DBOS has not recorded the step, which re-runs),
 ``after-place`` (the exchange accepted an order; DBOS has not recorded the step),
-``reports`` (inside the booking transaction, before it commits). The crash harness
+``reports`` (inside the booking transaction, before it commits), ``reports-committed``
+(it committed; DBOS has not recorded the step, which re-runs). The crash harness
 (``market_maker.live.chaos``) uses it to kill the bot inside each step with SIGKILL.
 """
 

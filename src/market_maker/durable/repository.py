@@ -6,6 +6,7 @@ last save. ``load`` reads the snapshot back, verifying its checksum, and refuses
 older than what the rows say.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,24 +23,27 @@ from market_maker.state.model import GridState
 from market_maker.stores.base import REFUSE, check_version_order
 
 
-def _upsert(
-    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
+@functools.cache
+def _upsert_statement(table: sa.Table) -> sa.TextClause:
+    """``INSERT .. ON CONFLICT (primary key) DO UPDATE`` for ``table``.
+
+    The same text on SQLite (3.24+) and PostgreSQL; a text clause is compiled once, where a
+    dialect ``insert().on_conflict_do_update()`` construct is compiled again on every call.
+    """
+    keys = [c.name for c in table.primary_key.columns]
+    names = [c.name for c in table.columns]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
+    return sa.text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(':' + n for n in names)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows``, replacing the row with the same primary key (SQLite or PostgreSQL)."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        pg = pg_insert(table)
-        update = {c.name: pg.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(pg.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        lite = sqlite_insert(table)
-        update = {c.name: lite.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(lite.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
+    if rows:
+        conn.execute(_upsert_statement(table), rows)
 
 
 def _slot_row(bot: str, symbol: str, slot: Slot) -> dict[str, Any]:
@@ -93,25 +97,31 @@ def save(
     data: bytes = sealed.SerializeToString(deterministic=True)
     checksum = sealed.checksum
     key = (schema.state.c.bot_id == bot) & (schema.state.c.symbol == symbol)
-    stored = conn.execute(sa.select(schema.state.c.version).where(key)).first()
-    if stored is not None:
-        same = stored.version == state.version  # only then are the bytes compared
-        check_version_order(
-            where=f"mm_state of {bot} on {symbol}",
-            stored_version=stored.version,
-            stored=conn.execute(sa.select(schema.state.c.snapshot).where(key)).scalar_one()
-            if same
-            else b"",
-            new_version=state.version,
-            new=data,
-        )
     row = {"version": state.version, "checksum": checksum, "snapshot": data}
-    if stored is None:
-        conn.execute(
-            schema.state.insert().values(bot_id=bot, symbol=symbol, saved_at_ms=saved_at_ms, **row)
-        )
-    else:
-        conn.execute(schema.state.update().where(key).values(saved_at_ms=saved_at_ms, **row))
+    # The usual case in one round trip: the stored version is older, overwrite it.
+    newer = conn.execute(
+        schema.state.update()
+        .where(key & (schema.state.c.version < state.version))
+        .values(saved_at_ms=saved_at_ms, **row)
+    )
+    if newer.rowcount != 1:
+        stored = conn.execute(
+            sa.select(schema.state.c.version, schema.state.c.snapshot).where(key)
+        ).first()
+        if stored is None:
+            conn.execute(
+                schema.state.insert().values(
+                    bot_id=bot, symbol=symbol, saved_at_ms=saved_at_ms, **row
+                )
+            )
+        else:  # the same version (an idempotent re-save) or a newer one: refuse unless equal
+            check_version_order(
+                where=f"mm_state of {bot} on {symbol}",
+                stored_version=stored.version,
+                stored=stored.snapshot,
+                new_version=state.version,
+                new=data,
+            )
     book = state.book
     slot_rows, order_rows, gone = [], [], []
     for level in changed:
@@ -134,43 +144,46 @@ def save(
                 & schema.slots.c.level.in_(gone)
             )
         )
-    _upsert(conn, schema.slots, slot_rows, ("bot_id", "symbol", "level"))
-    _upsert(conn, schema.orders, order_rows, ("bot_id", "symbol", "client_order_id"))
+    _upsert(conn, schema.slots, slot_rows)
+    _upsert(conn, schema.orders, order_rows)
     _insert_fills(conn, bot, symbol, fills)
+
+
+@functools.cache
+def _fill_insert() -> sa.TextClause:
+    """Insert one fill as the next ``seq`` of its order, in one statement (both dialects)."""
+    t = schema.fills
+    names = [c.name for c in t.columns]
+    values = ["COALESCE(MAX(seq), 0) + 1" if n == "seq" else ":" + n for n in names]
+    return sa.text(
+        f"INSERT INTO {t.name} ({', '.join(names)}) SELECT {', '.join(values)} FROM {t.name} "
+        "WHERE bot_id = :of_bot AND symbol = :of_symbol AND client_order_id = :of_order"
+    )
 
 
 def _insert_fills(conn: sa.Connection, bot: str, symbol: str, fills: Sequence[BookedFill]) -> None:
     if not fills:
         return
-    t = schema.fills
-    counts: dict[str, int] = {}
-    rows = []
-    for fill in fills:
-        cid = fill.client_order_id
-        if cid not in counts:
-            counts[cid] = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(t)
-                .where((t.c.bot_id == bot) & (t.c.symbol == symbol) & (t.c.client_order_id == cid))
-            ).scalar_one()
-        counts[cid] += 1
-        rows.append(
-            {
-                "bot_id": bot,
-                "symbol": symbol,
-                "client_order_id": cid,
-                "seq": counts[cid],
-                "ts_ms": fill.ts_ms,
-                "side": fill.side.value,
-                "qty": decimal_to_str(fill.qty),
-                "quote": decimal_to_str(fill.quote),
-                "fee": decimal_to_str(fill.fee),
-                "realized_pnl": decimal_to_str(fill.realized_pnl),
-                "liquidity": fill.liquidity.value if fill.liquidity is not None else "",
-                "trade_id": fill.trade_id,
-            }
-        )
-    conn.execute(t.insert(), rows)
+    rows = [
+        {
+            "bot_id": bot,
+            "symbol": symbol,
+            "client_order_id": fill.client_order_id,
+            "ts_ms": fill.ts_ms,
+            "side": fill.side.value,
+            "qty": decimal_to_str(fill.qty),
+            "quote": decimal_to_str(fill.quote),
+            "fee": decimal_to_str(fill.fee),
+            "realized_pnl": decimal_to_str(fill.realized_pnl),
+            "liquidity": fill.liquidity.value if fill.liquidity is not None else "",
+            "trade_id": fill.trade_id,
+        }
+        for fill in fills
+    ]
+    for row in rows:  # one at a time: each sees the seq its predecessor took
+        # The key again under its own names: PostgreSQL types each parameter once.
+        key = {"of_bot": bot, "of_symbol": symbol, "of_order": row["client_order_id"]}
+        conn.execute(_fill_insert(), row | key)
 
 
 def load(conn: sa.Connection, bot: str, symbol: str) -> GridState | None:

@@ -7,10 +7,14 @@
 * ``mm_order_update(update)``: one exchange report, id derived from the report (order,
   cumulative filled quantity, status), so a duplicate delivery is a no-op.
 
-Intents and reports are written by datasource transactions: the state change, its rows
-and DBOS's record of the step commit together. Every operation is also idempotent by
-itself (a known client order id is not recorded twice; reports book cumulative figures),
-so a step re-run after a crash changes nothing twice.
+Intents and reports are written by steps that each run one database transaction: the
+state change and its rows commit together. Like every DBOS step, such a step runs at least
+once: a crash after its commit and before DBOS recorded the step re-runs it on recovery.
+That is safe because each operation is idempotent by itself (an intent whose client order
+id the book knows is not recorded again; a cancel already marked sent stays so; reports
+book cumulative figures, so a report booked once books nothing more), so a re-run changes
+nothing twice. (A DBOS datasource transaction would make the body exactly-once, at five
+more statements and two more commits per workflow; idempotency makes that unnecessary.)
 
 DBOS is a process-wide singleton: ``register`` defines the functions once per DBOS
 instance, bound to the engine that runs them.
@@ -20,7 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dbos import DBOS, SQLAlchemyDatasource
+import sqlalchemy as sa
+from dbos import DBOS
 
 from market_maker.domain.enums import SlotStatus
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
@@ -35,21 +40,28 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Workflows:
-    """The registered workflow functions (call them inside ``SetWorkflowID``)."""
+    """The registered functions: the workflows and their two transaction steps.
+
+    Call a workflow inside ``SetWorkflowID``. The steps are exposed so that tests can run
+    them again, as a recovery does after a crash between their commit and DBOS's record.
+    """
 
     decision_cycle: Callable[[list[OrderAction]], list[tuple[OrderUpdate | None, bool]]]
     order_update: Callable[[OrderUpdate], list[BookedFill]]
+    record_intents: Callable[[list[OrderAction]], None]
+    book_reports: Callable[[list[OrderUpdate], list[str]], list[BookedFill]]
 
 
-def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
+def register(db: sa.Engine, engine: "DurableEngine") -> Workflows:
     """Define and register the workflows for ``engine`` (before ``DBOS.launch``)."""
 
-    @ds.transaction(name="mm_record_intents")
+    @DBOS.step(name="mm_record_intents")
     def record_intents(actions: list[OrderAction]) -> None:
-        with engine.lock:
-            _record_intents(actions)
+        with engine.lock, db.begin() as conn:
+            _record_intents(conn, actions)
+        faults.point("intents-committed")
 
-    def _record_intents(actions: list[OrderAction]) -> None:
+    def _record_intents(conn: sa.Connection, actions: list[OrderAction]) -> None:
         state = engine.state
         book = state.book
         for action in actions:
@@ -67,16 +79,19 @@ def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
                     and slot.order.client_order_id == cid
                 ):
                     book.record_cancel_sent(action.slot_level)
-        state.version += 1
-        write(ds.sql_session().connection(), state, [])
+        _persist(engine, conn, [])
         faults.point("intents")
 
-    @ds.transaction(name="mm_book_reports")
+    @DBOS.step(name="mm_book_reports")
     def book_reports(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
-        with engine.lock:
-            return _book_reports(reports, failed_cancels)
+        with engine.lock, db.begin() as conn:
+            fills = _book_reports(conn, reports, failed_cancels)
+        faults.point("reports-committed")
+        return fills
 
-    def _book_reports(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
+    def _book_reports(
+        conn: sa.Connection, reports: list[OrderUpdate], failed_cancels: list[str]
+    ) -> list[BookedFill]:
         state = engine.state
         book = state.book
         fills: list[BookedFill] = []
@@ -88,8 +103,7 @@ def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
             result = book.apply_update(report)
             fills += result.fills
             engine.booked.append((report, result))  # the engine's hooks run after commit
-        state.version += 1
-        write(ds.sql_session().connection(), state, fills)
+        _persist(engine, conn, fills)
         faults.point("reports")
         return fills
 
@@ -115,7 +129,15 @@ def register(ds: SQLAlchemyDatasource, engine: "DurableEngine") -> Workflows:
     def order_update(update: OrderUpdate) -> list[BookedFill]:
         return book_reports([update], [])
 
-    return Workflows(decision_cycle, order_update)
+    return Workflows(decision_cycle, order_update, record_intents, book_reports)
+
+
+def _persist(engine: "DurableEngine", conn: sa.Connection, fills: list[BookedFill]) -> None:
+    """Write the engine's state as a new version, with its changed rows and ``fills``."""
+    state = engine.state
+    state.version += 1
+    write(conn, state, fills)
+    engine.store_seen_ms = state.last_update_ms
 
 
 def _exchange_steps(

@@ -98,6 +98,7 @@ class SimpleEngine:
         self._defer_atr = not self._atr_matters and self.grid.atr_method is AtrMethod.SIMPLE
         self._always_decide = always_decide
         self._dirty = True  # something other than the price changed since the last decision
+        self.store_seen_ms: int | None = None  # the event time of the last save
         self._stable: TargetState | None = None  # last quiescent target, with its band
         self.decisions = 0
 
@@ -416,6 +417,16 @@ class SimpleEngine:
         self._dirty = True
         self._checkpoint()
 
+    def checkpoint_progress(self) -> None:
+        """Save the price and time reached, if no save has recorded them yet.
+
+        A price update that needs no action saves nothing (under any policy), so the stored
+        state can lag the market; a live runner calls this after each batch of candles so
+        that ``status`` shows how far the bot got.
+        """
+        if self.store_seen_ms != self.state.last_update_ms:
+            self._checkpoint()
+
     def _checkpoint(self) -> None:
         """A new state version (saved under EVERY_CHANGE) that does not alter the decision."""
         self.state.version += 1
@@ -426,3 +437,4 @@ class SimpleEngine:
         self.state.atr = self.atr.snapshot()
         self.state.risk_layer = self.risk.snapshot()
         self.store.save(self.state)
+        self.store_seen_ms = self.state.last_update_ms

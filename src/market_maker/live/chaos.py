@@ -1,8 +1,10 @@
 """Crash harness: SIGKILL the bot at random moments against a paper exchange, then audit.
 
-    python -m market_maker.live.chaos --cycles 200 [--database-url URL] [--seed N]
+    python -m market_maker.live.chaos --cycles 200 [--data PATH] [--database-url URL] [--seed N]
 
-A paper exchange runs in its own process with manual market time; the bot
+A paper exchange runs in its own process with manual market time, replaying the bundled
+sample or ``--data`` (200 cycles use about 15,000 candles: pass a longer file, such as a
+month of 1-minute candles, so that every cycle trades on a moving market); the bot
 (``market-maker run``, Durable engine) is started, the market advanced a few candles, and
 the bot killed with SIGKILL: at a random moment, or inside a chosen workflow step (fault
 injection, ``market_maker.durable.faults``: inside the intent transaction, right after the
@@ -46,7 +48,14 @@ from market_maker.slots.accounting import book_fill
 from market_maker.slots.client_ids import parse_client_order_id
 from market_maker.slots.model import Slot
 
-KILL_POINTS = ("timer", "intents", "after-place", "reports")
+KILL_POINTS = (
+    "timer",
+    "intents",
+    "intents-committed",
+    "after-place",
+    "reports",
+    "reports-committed",
+)
 
 
 @dataclass
@@ -58,6 +67,7 @@ class ChaosReport:
     candles: int = 0
     orders: int = 0
     fills: int = 0
+    frozen_market_cycles: int = 0  # cycles started after the data ran out: nothing traded
     violations: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -68,6 +78,7 @@ class ChaosReport:
             "candles": self.candles,
             "orders": self.orders,
             "fills": self.fills,
+            "frozen_market_cycles": self.frozen_market_cycles,
             "violations": self.violations,
         }
 
@@ -79,14 +90,18 @@ def _deadline(seconds: float) -> float:
 class Harness:
     """One paper exchange, one bot configuration, many crashes."""
 
-    def __init__(self, workdir: Path, database_url: str | None, seed: int) -> None:
+    def __init__(
+        self, workdir: Path, database_url: str | None, seed: int, data: Path | None = None
+    ) -> None:
         self.workdir = workdir
         self.rng = random.Random(seed)
         base = load_config(default_backtest_config_path()).model_dump(mode="json")
         self.database_url = database_url or f"sqlite:///{workdir / 'bot.db'}"
         self.exchange_log: IO[str] = (workdir / "exchange.log").open("w")
+        command = [sys.executable, "-m", "market_maker", "paper-exchange", "--port", "0"]
+        command += ["--speed", "0"] + (["--data", str(data)] if data is not None else [])
         self.server = subprocess.Popen(
-            [sys.executable, "-m", "market_maker", "paper-exchange", "--port", "0", "--speed", "0"],
+            command,
             stdout=subprocess.PIPE,
             stderr=self.exchange_log,
             text=True,
@@ -140,6 +155,7 @@ class Harness:
         """Start the bot, move the market, kill the bot."""
         point = self.rng.choice(KILL_POINTS)
         kill_at = None if point == "timer" else f"{point}:{self.rng.randint(1, 3)}"
+        self.report.frozen_market_cycles += self.exchange.latest().done
         bot = self._bot(kill_at)
         end = _deadline(60)
         while bot.poll() is None and time.monotonic() < end:
@@ -166,6 +182,7 @@ class Harness:
         while not self._caught_up():
             if bot.poll() is not None or time.monotonic() > end:
                 bot.kill()
+                bot.wait(timeout=30)
                 raise RuntimeError("the final run did not catch up; see bot.log")
             time.sleep(0.1)
         bot.send_signal(signal.SIGTERM)
@@ -245,16 +262,23 @@ def _recompute(fills: Any) -> tuple[Decimal, Decimal]:
 
 
 def run_chaos(
-    cycles: int, *, database_url: str | None = None, seed: int = 0, workdir: Path | None = None
+    cycles: int,
+    *,
+    database_url: str | None = None,
+    seed: int = 0,
+    workdir: Path | None = None,
+    data: Path | None = None,
 ) -> ChaosReport:
     """Run ``cycles`` kill/restart cycles and the audit; return the report.
 
+    The exchange replays ``data`` (candles of the configuration's symbol), by default the
+    bundled sample.
     Logs and the bot's files go to ``workdir`` (kept) or a temporary folder (removed).
     """
     with tempfile.TemporaryDirectory(prefix="mm-chaos-") as tmp:
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        harness = Harness(folder, database_url, seed)
+        harness = Harness(folder, database_url, seed, data)
         try:
             for _ in range(cycles):
                 harness.cycle()
@@ -271,10 +295,15 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=200)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=None, help="candles for the exchange")
     parser.add_argument("--workdir", type=Path, default=None, help="keep logs and files here")
     args = parser.parse_args()
     report = run_chaos(
-        args.cycles, database_url=args.database_url, seed=args.seed, workdir=args.workdir
+        args.cycles,
+        database_url=args.database_url,
+        seed=args.seed,
+        workdir=args.workdir,
+        data=args.data,
     )
     print(json.dumps(report.as_json(), indent=2))
     sys.exit(1 if report.violations else 0)

@@ -97,6 +97,7 @@ class LiveRunner:
             self.candles_seen += 1
         last = new[-1].candle
         self.engine.on_price_update(PriceUpdate(self.config.symbol, last.close, last.open_time_ms))
+        self.engine.checkpoint_progress()  # status shows how far the bot got
 
     def sync_orders(self) -> None:
         """Book every change to our orders the exchange knows and the book does not."""

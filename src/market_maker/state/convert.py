@@ -19,7 +19,6 @@ function pair owns the order's field semantics wherever it is stored.
 
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import lru_cache
 
 from market_maker.domain.decimals import decimal_to_str, optional_decimal_to_str
 from market_maker.domain.errors import MarketMakerError, StateIntegrityError
@@ -33,6 +32,7 @@ from market_maker.state.convert_base import (
     RISK_STATE,
     SIDE,
     SLOT_STATUS,
+    IdentityMemo,
     read_decimal,
     read_optional_decimal,
 )
@@ -105,16 +105,6 @@ FLAT_ORDER_FIELDS: Mapping[str, str] = {
 
 
 # -- slots and orders -----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1024)
-def _retired_to_pb(record: OrderRecord) -> slot_pb2.OrderRecord:
-    """``order_record_to_pb`` for retired records, memoised.
-
-    Retired records are frozen and never change, yet every checkpoint writes them again.
-    The returned message is shared: callers copy it (``State(retired_orders=...)`` does).
-    """
-    return order_record_to_pb(record)
 
 
 def order_record_to_pb(record: OrderRecord) -> slot_pb2.OrderRecord:
@@ -247,6 +237,11 @@ def slot_from_pb(msg: slot_pb2.InventorySlot, *, where: str = "InventorySlot") -
 # -- state ----------------------------------------------------------------------------------
 
 
+# Retired records and most slots are the same objects from one checkpoint to the next.
+_retired_to_pb = IdentityMemo(order_record_to_pb)
+_slot_pb = IdentityMemo(slot_to_pb)
+
+
 def state_to_pb(state: GridState) -> state_pb2.State:
     """Convert a grid state to a ``State`` message (``checksum`` left empty; see snapshot)."""
     book = state.book
@@ -277,7 +272,7 @@ def state_to_pb(state: GridState) -> state_pb2.State:
             raise StateIntegrityError(
                 f"book holds slot {slot.level} under key {level}; refusing to persist"
             )
-        msg.slots[decimal_to_str(level)].CopyFrom(slot_to_pb(slot))
+        msg.slots[decimal_to_str(level)].CopyFrom(_slot_pb(slot))
     if state.atr is not None:
         msg.atr.CopyFrom(atr_to_pb(state.atr))
     if state.risk_layer is not None:

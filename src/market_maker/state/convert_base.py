@@ -4,7 +4,7 @@ Every Python enum maps to the non-zero values of its protobuf enum; 0 (``*_UNSPE
 means "not set". Readers raise ``StateIntegrityError`` naming the field, never guess.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Generic, TypeVar
@@ -193,3 +193,37 @@ def read_optional_decimal(text: str, field: str) -> Decimal | None:
         return parse_optional_decimal(text, field=field)
     except InvalidDecimalError as exc:
         raise StateIntegrityError(str(exc)) from exc
+
+
+V = TypeVar("V")
+M = TypeVar("M")
+
+
+class IdentityMemo(Generic[V, M]):
+    """Messages of immutable values, remembered by object identity.
+
+    A checkpoint converts every slot, retired order and baseline candle, most of them the
+    same objects as last time. Keyed by identity, not equality: ``Decimal("1.0")`` equals
+    ``Decimal("1.00")`` but writes differently, and a snapshot must write exactly what it
+    holds. Each entry keeps its value alive, so an id is never reused while remembered.
+    Returned messages are shared: callers copy them (``CopyFrom``, repeated-field
+    constructors). Holds at most ``size`` entries, forgetting the oldest half when full.
+    """
+
+    def __init__(self, build: Callable[[V], M], size: int = 4096) -> None:
+        self._build = build
+        self._size = size
+        self._entries: dict[int, tuple[V, M]] = {}
+
+    def __call__(self, value: V) -> M:
+        """The message of ``value``, built once per object."""
+        entry = self._entries.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        msg = self._build(value)
+        entries = self._entries
+        if len(entries) >= self._size:
+            for key in list(entries)[: self._size // 2]:
+                del entries[key]
+        entries[id(value)] = (value, msg)
+        return msg

@@ -11,6 +11,7 @@ from market_maker.state.convert_base import (
     ATR_METHOD,
     RISK_EVENT_KIND,
     RISK_STATE,
+    IdentityMemo,
     read_decimal,
     read_optional_decimal,
 )
@@ -43,6 +44,15 @@ def atr_from_pb(msg: state_pb2.AtrState, *, where: str = "AtrState") -> AtrSnaps
     )
 
 
+def _baseline_candle_pb(c: CandleStats) -> state_pb2.BaselineCandle:
+    return state_pb2.BaselineCandle(
+        open_time=c.open_time_ms, close=decimal_to_str(c.close), volume=decimal_to_str(c.volume)
+    )
+
+
+_baseline_candle = IdentityMemo(_baseline_candle_pb)  # a checkpoint rewrites the window
+
+
 def risk_layer_to_pb(snap: RiskLayerSnapshot) -> state_pb2.RiskLayerState:
     """Convert the risk layer's snapshot to its message."""
     monitor = state_pb2.RiskMonitorState(
@@ -50,14 +60,7 @@ def risk_layer_to_pb(snap: RiskLayerSnapshot) -> state_pb2.RiskLayerState:
         markets=[
             state_pb2.MarketWatchState(
                 symbol=m.symbol,
-                recent=[
-                    state_pb2.BaselineCandle(
-                        open_time=c.open_time_ms,
-                        close=decimal_to_str(c.close),
-                        volume=decimal_to_str(c.volume),
-                    )
-                    for c in m.recent
-                ],
+                recent=[_baseline_candle(c) for c in m.recent],
                 atr=atr_to_pb(m.atr),
                 last_closed_open_time=m.last_closed_open_ms,
                 anomalous=m.anomalous,
