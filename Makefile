@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Core modules that must stay at >= 95% line coverage.
 CORE   := src/market_maker/strategy/*,src/market_maker/slots/*,src/market_maker/domain/instrument.py
 
-.PHONY: backtest demo test lint typecheck unit proto docs bench clean
+.PHONY: backtest demo test lint typecheck unit proto docs bench compiled bench-compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,13 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/backtest_speed.py
 
+## compiled: build the optional mypyc-compiled copy of the hot path into build/compiled
+compiled: $(STAMP)
+	$(BIN)/python scripts/build_compiled.py
+
+## bench-compiled: the backtest benchmark on the compiled copy (see benchmarks/README.md)
+bench-compiled: compiled
+	PYTHONPATH=build/compiled $(BIN)/python benchmarks/backtest_speed.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf build $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -21,12 +21,15 @@ import statistics
 import time
 from pathlib import Path
 
+import market_maker.slots.book
 from market_maker.backtest.runner import run_backtest
 from market_maker.config.loader import load_config
 from market_maker.data.candles import load_candles
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared/data/binance_spot_1m_2025/BTC_USDT-1m.csv"
+# "compiled" when PYTHONPATH points at scripts/build_compiled.py's output (make bench-compiled).
+BUILD = "compiled" if market_maker.slots.book.__file__.endswith(".so") else "pure Python"
 
 
 def main() -> None:
@@ -52,6 +55,7 @@ def main() -> None:
             json.dumps(
                 {
                     "data": str(args.data),
+                    "build": BUILD,
                     "candles": len(candles),
                     "load_s": round(load_s, 3),
                     "wall_s": round(s.elapsed_s, 3),
