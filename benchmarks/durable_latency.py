@@ -70,6 +70,7 @@ from market_maker.durable.engine import DurableEngine
 from market_maker.durable.workflows import update_id
 from market_maker.engine.base import EngineObserver
 from market_maker.exchanges.simulated import SimulatedExchange
+from market_maker.live.runner import freeze_startup_heap
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -359,6 +360,7 @@ def run(backend: str, config: AppConfig, candles: Sequence[Candle], n_updates: i
         engine = DurableEngine(config, venue, database_url=url, observer=unknown)
         started = time.perf_counter()
         engine.start()
+        freeze_startup_heap()  # as market-maker run does after start-up
         GC.reset()
         try:
             figures = drive(engine, venue, candles, config.symbol, n_updates)
