@@ -10,9 +10,6 @@ import pytest
 from market_maker.backtest.result import BacktestResult
 from market_maker.backtest.runner import run_backtest, simulated_exchange
 from market_maker.config.app import AppConfig
-from market_maker.config.loader import default_backtest_config_path, load_config
-from market_maker.data.candles import load_candles
-from market_maker.data.sample import sample_candles_path
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import OrderUpdate, PlaceOrderRequest
 from market_maker.engine.simple import CheckpointPolicy
@@ -21,13 +18,9 @@ from market_maker.stores.sqlite import SqliteStore
 
 
 @pytest.fixture(scope="module")
-def config() -> AppConfig:
-    return load_config(default_backtest_config_path())
-
-
-@pytest.fixture(scope="module")
-def candles(config: AppConfig) -> tuple[Candle, ...]:
-    return load_candles(sample_candles_path(), symbol=config.symbol).candles
+def config(sample_config: AppConfig) -> AppConfig:
+    """The packaged configuration (``candles`` is the bundled sample, from conftest)."""
+    return sample_config
 
 
 @pytest.fixture(scope="module")
