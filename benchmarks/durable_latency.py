@@ -51,7 +51,6 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,13 +66,12 @@ from market_maker.data.sample import sample_candles_path
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.durable.engine import DurableEngine
+from market_maker.durable.scratch import scratch_database
 from market_maker.durable.workflows import update_id
 from market_maker.engine.base import EngineObserver
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.live.runner import freeze_startup_heap
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 MACHINE = "the project's 2-core machine (figures drift with load; compare back to back)"
 
 
@@ -131,16 +129,8 @@ def fresh_database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="mm-bench-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'bot.db'}"
         return
-    name = f"mm_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.format(name=name)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database("mm_bench") as url:
+        yield url
 
 
 def percentile(values: Sequence[float], q: float) -> float:
