@@ -5,8 +5,9 @@ reaches ``point``). Points: ``intents`` (inside the intent transaction, before i
 ``intents-committed`` (it committed; DBOS has not recorded the step, which re-runs),
 ``after-place`` (the exchange accepted an order; DBOS has not recorded the step),
 ``reports`` (inside the booking transaction, before it commits), ``reports-committed``
-(it committed; DBOS has not recorded the step, which re-runs). The crash harness
-(``market_maker.live.chaos``) uses it to kill the bot inside each step with SIGKILL.
+(it committed; DBOS has not recorded the workflow's outcome, so the body re-runs). The
+crash harness (``market_maker.live.chaos``) uses it to kill the bot inside each step with
+SIGKILL.
 """
 
 import os

@@ -40,6 +40,16 @@ def _upsert_statement(table: sa.Table) -> sa.TextClause:
     )
 
 
+@functools.cache
+def _state_update() -> sa.TextClause:
+    """Overwrite a bot's snapshot row if it holds an older version (compiled once)."""
+    return sa.text(
+        f"UPDATE {schema.state.name} SET version = :version, checksum = :checksum, "
+        "snapshot = :snapshot, saved_at_ms = :saved_at_ms "
+        "WHERE bot_id = :bot_id AND symbol = :symbol AND version < :older"
+    ).bindparams(sa.bindparam("snapshot", type_=sa.LargeBinary))
+
+
 def _upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows``, replacing the row with the same primary key (SQLite or PostgreSQL)."""
     if rows:
@@ -96,15 +106,14 @@ def save(
     sealed = snapshot.seal(state)
     data: bytes = sealed.SerializeToString(deterministic=True)
     checksum = sealed.checksum
-    key = (schema.state.c.bot_id == bot) & (schema.state.c.symbol == symbol)
     row = {"version": state.version, "checksum": checksum, "snapshot": data}
     # The usual case in one round trip: the stored version is older, overwrite it.
     newer = conn.execute(
-        schema.state.update()
-        .where(key & (schema.state.c.version < state.version))
-        .values(saved_at_ms=saved_at_ms, **row)
+        _state_update(),
+        {"bot_id": bot, "symbol": symbol, "saved_at_ms": saved_at_ms, "older": state.version} | row,
     )
     if newer.rowcount != 1:
+        key = (schema.state.c.bot_id == bot) & (schema.state.c.symbol == symbol)
         stored = conn.execute(
             sa.select(schema.state.c.version, schema.state.c.snapshot).where(key)
         ).first()

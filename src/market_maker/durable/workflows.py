@@ -3,18 +3,22 @@
 * ``mm_decision_cycle(actions)``: a decision with actions, id ``{prefix}cycle-{version}``.
   Steps: record every intent (write-ahead: slots go ``PENDING``, cancels are marked sent),
   one step per exchange call (a place first looks the order up by client order id, so an
-  order the exchange already accepted is bound, never sent twice), then book the reports.
+  order the exchange already accepted is bound, never sent twice); then the body books
+  the reports.
 * ``mm_order_update(update)``: one exchange report, id derived from the report (order,
-  cumulative filled quantity, status), so a duplicate delivery is a no-op.
+  cumulative filled quantity, status), so a duplicate delivery is a no-op. The body books
+  the report.
 
-Intents and reports are written by steps that each run one database transaction: the
-state change and its rows commit together. Like every DBOS step, such a step runs at least
-once: a crash after its commit and before DBOS recorded the step re-runs it on recovery.
-That is safe because each operation is idempotent by itself (an intent whose client order
-id the book knows is not recorded again; a cancel already marked sent stays so; reports
-book cumulative figures, so a report booked once books nothing more), so a re-run changes
-nothing twice. (A DBOS datasource transaction would make the body exactly-once, at five
-more statements and two more commits per workflow; idempotency makes that unnecessary.)
+Intents and reports are each written in one database transaction: the state change and
+its rows commit together. Both run at least once: a crash after the commit and before
+DBOS recorded what followed re-runs them on recovery. That is safe because each operation
+is idempotent by itself (an intent whose client order id the book knows is not recorded
+again; a cancel already marked sent stays so; reports book cumulative figures, so a report
+booked once books nothing more). Recording intents is a step because the exchange calls
+after it must replay, not re-run; booking is each workflow's last operation, so it runs in
+the body: a step's checkpoint there would cost two statements and a commit and guarantee
+nothing more. (A DBOS datasource transaction would make either exactly-once, at five more
+statements and two more commits; idempotency makes that unnecessary.)
 
 DBOS is a process-wide singleton: ``register`` defines the functions once per DBOS
 instance, bound to the engine that runs them.
@@ -40,10 +44,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Workflows:
-    """The registered functions: the workflows and their two transaction steps.
+    """The registered functions: the workflows and their two transactions.
 
-    Call a workflow inside ``SetWorkflowID``. The steps are exposed so that tests can run
-    them again, as a recovery does after a crash between their commit and DBOS's record.
+    Call a workflow inside ``SetWorkflowID``. The transactions (the intents step and the
+    booking the workflow bodies run) are exposed so that tests can run them again, as a
+    recovery does after a crash between their commit and DBOS's next record.
     """
 
     decision_cycle: Callable[[list[OrderAction]], list[tuple[OrderUpdate | None, bool]]]
@@ -82,8 +87,7 @@ def register(db: sa.Engine, engine: "DurableEngine") -> Workflows:
         _persist(engine, conn, [])
         faults.point("intents")
 
-    @DBOS.step(name="mm_book_reports")
-    def book_reports(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
+    def book(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
         with engine.lock, db.begin() as conn:
             fills = _book_reports(conn, reports, failed_cancels)
         faults.point("reports-committed")
@@ -122,14 +126,14 @@ def register(db: sa.Engine, engine: "DurableEngine") -> Workflows:
         failed = [
             a.client_order_id for a, (_, sent) in zip(actions, outcomes, strict=True) if not sent
         ]
-        book_reports(reports, failed)
+        book(reports, failed)  # the last operation: in the body, like mm_order_update's
         return outcomes
 
     @DBOS.workflow(name="mm_order_update")
     def order_update(update: OrderUpdate) -> list[BookedFill]:
-        return book_reports([update], [])
+        return book([update], [])
 
-    return Workflows(decision_cycle, order_update, record_intents, book_reports)
+    return Workflows(decision_cycle, order_update, record_intents, book)
 
 
 def _persist(engine: "DurableEngine", conn: sa.Connection, fills: list[BookedFill]) -> None:
