@@ -23,12 +23,14 @@ Rules:
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from enum import Enum
 
 from market_maker.domain.decimals import ONE, ZERO
 from market_maker.domain.enums import Side
 from market_maker.domain.errors import MarketMakerError
+
+_FINE = Decimal("1E-8")
 
 
 class SafetyCheck(Enum):
@@ -191,18 +193,28 @@ def _interval(inputs: SafetyInputs) -> CheckResult:
     fee = _opening_fee(inputs)
     kind = "maker" if inputs.post_only else "taker"
     required = inputs.price * (fee + fee) / (1 - fee)
+    shown = _round_up_for_display(required, inputs.tick_size)
     text = (
         f"interval {inputs.interval_quote} at price {inputs.price} against round-trip fees "
-        f"{required} ({kind} fee {fee} on both sides)"
+        f"{shown} ({kind} fee {fee} on both sides)"
     )
     if inputs.interval_quote > required:
         return CheckResult(SafetyCheck.INTERVAL_VS_FEES, True, text)
     return CheckResult(
         SafetyCheck.INTERVAL_VS_FEES,
         False,
-        f"{text}: every round trip would lose money; raise the interval above {required} "
+        f"{text}: every round trip would lose money; raise the interval above {shown} "
         "or trade at lower fees",
     )
+
+
+def _round_up_for_display(value: Decimal, tick: Decimal | None) -> Decimal:
+    """``value`` rounded up to a hundredth of a tick (1e-8 without a tick), for messages.
+
+    A division leaves 28 digits; rounded up, "raise the interval above" it stays true.
+    """
+    quantum = tick / 100 if tick is not None and tick.is_finite() and tick > 0 else _FINE
+    return (value / quantum).to_integral_value(rounding=ROUND_CEILING) * quantum
 
 
 def _precision(inputs: SafetyInputs) -> CheckResult:

@@ -108,7 +108,22 @@ def test_interval_must_exceed_round_trip_fees() -> None:
     assert not passed
     assert "interval 0.2 at price 100" in message
     assert "maker fee 0.001 on both sides" in message
-    assert "raise the interval above" in message
+    # 0.2002002..., shown rounded up to a hundredth of the 0.01 tick, never 28 digits
+    assert "round-trip fees 0.2003 (" in message
+    assert "raise the interval above 0.2003 " in message
+
+
+@pytest.mark.parametrize(
+    ("tick", "shown"), [(D("0.01"), "211.3589"), (D("0.1"), "211.359"), (None, "211.35881882")]
+)
+def test_the_required_interval_is_shown_rounded_up(tick: Decimal | None, shown: str) -> None:
+    # BTC at 105573.73, maker 0.1%: 211.3588188188... USDT per round trip
+    passed, message = result(
+        SafetyCheck.INTERVAL_VS_FEES, price=D("105573.73"), interval_quote=D(100), tick_size=tick
+    )
+    assert not passed
+    assert f"round-trip fees {shown} (" in message
+    assert f"raise the interval above {shown} or" in message
 
 
 def test_interval_is_checked_at_taker_fees_without_post_only() -> None:
