@@ -15,7 +15,7 @@ from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderAction
 from market_maker.durable import migrate, repository, schema
 from market_maker.durable.engine import DurableEngine
-from market_maker.durable.workflows import cycle_id
+from market_maker.durable.workflows import cycle_id, update_id
 from market_maker.engine.base import EngineObserver
 from market_maker.state import snapshot
 from support.shared_data import shared_data
@@ -179,6 +179,46 @@ def test_transaction_steps_run_again_after_their_commit_change_nothing(
         with engine.db.connect() as conn:
             stored = repository.load(conn, CONFIG.bot_id, CONFIG.symbol)
         assert stored is not None and dict(stored.book.slots) == before[2]
+    finally:
+        engine.stop()
+
+
+def test_a_workflow_run_after_its_booking_committed_books_nothing_more(
+    database_url: str, candles: tuple[Candle, ...]
+) -> None:
+    """The booking runs in the workflow body, not as a step: after a crash between its
+    commit and DBOS's record of the workflow, recovery runs the body again. It must book
+    nothing the second time and the workflow must still end SUCCESS."""
+    engine, venue = _engine(CONFIG, database_url)
+    engine.start()
+    try:
+        steps = engine.workflows
+        assert steps is not None
+        fill = None
+        for candle in candles[:600]:
+            for report in venue.on_candle(candle):  # type: ignore[attr-defined]
+                if fill is None and report.last_fill_qty > 0:
+                    fill = report  # booked and committed as the body would, but no workflow
+                    assert steps.book_reports([report], [])  # it booked a fill
+                else:
+                    engine.on_order_update(report)
+            if fill is not None:
+                break
+            engine.on_candle(candle)
+            engine.on_price_update(PriceUpdate(CONFIG.symbol, candle.close, candle.open_time_ms))
+        assert fill is not None
+        book = engine.state.book
+        before = (book.realized_pnl, book.fees_paid, dict(book.slots), book.inventory)
+        rows = _fill_rows(database_url)
+        assert rows
+        wid = update_id(engine.prefix, fill)
+        assert DBOS.get_workflow_status(wid) is None  # DBOS has no record of it
+        engine.on_order_update(fill)  # the workflow runs its body, as a recovery would
+        status = DBOS.get_workflow_status(wid)
+        assert status is not None and status.status == "SUCCESS"
+        assert DBOS.retrieve_workflow(wid).get_result() == []  # the body booked nothing
+        assert (book.realized_pnl, book.fees_paid, dict(book.slots), book.inventory) == before
+        assert _fill_rows(database_url) == rows  # no fill row twice
     finally:
         engine.stop()
 
