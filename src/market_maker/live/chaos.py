@@ -3,12 +3,13 @@
     python -m market_maker.live.chaos --cycles 200 [--data PATH] [--database-url URL] [--seed N]
 
 A paper exchange runs in its own process with manual market time, replaying the bundled
-sample or ``--data`` (200 cycles use about 15,000 candles: pass a longer file, such as a
+sample or ``--data`` (200 cycles use 22,000-25,000 candles: pass a longer file, such as a
 month of 1-minute candles, so that every cycle trades on a moving market); the bot
 (``market-maker run``, Durable engine) is started, the market advanced a few candles, and
 the bot killed with SIGKILL: at a random moment, or inside a chosen workflow step (fault
-injection, ``market_maker.durable.faults``: inside the intent transaction, right after the
-exchange accepted an order, inside the booking transaction). Then it is restarted, and so
+injection, ``market_maker.durable.faults``: inside the intent or the booking transaction,
+right after either committed, right after the exchange accepted an order). Then it is
+restarted, and so
 on. After the last cycle the bot runs once more until it has reconciled and caught up, is
 stopped with SIGTERM, and the harness checks, against the exchange's own ledger:
 
