@@ -303,10 +303,11 @@ MODES = [
 
 TRAILING = [
     # 25 levels up with the price between levels: the window follows on the anchor's lattice
-    # (anchor 100037.50), nothing fills, every level left behind is cancelled.
+    # (anchor 100037.50), nothing fills, every level left behind is cancelled. The first buy
+    # is the highest level at least the buffer (10) below the price (102550.50).
     case("long-trails-up-25-levels", LONG,
          path("100037.50", *(str(D("100037.50") + 100 * i + 13) for i in range(1, 26))),
-         [bo("102437.50"), bo("102337.50"), bo("102237.50")], center="102537.50"),
+         [bo("102537.50"), bo("102437.50"), bo("102337.50")], center="102537.50"),
     # 25 levels down one level per step: each step fills the next buy, every filled slot
     # keeps its position and its close one interval above, far outside the window.
     case("long-trails-down-25-levels-filling", LONG,
@@ -317,7 +318,7 @@ TRAILING = [
          inventory="0.25", center="97500"),
     case("short-trails-down-25-levels", SHORT,
          path("100000", *(str(100000 - 100 * i - 13) for i in range(1, 26))),
-         [so("97600"), so("97700"), so("97800")], center="97500"),
+         [so("97500"), so("97600"), so("97700")], center="97500"),
     # A jump up through the whole window: the three shorts keep their closing buys.
     case("short-jumps-up-25-levels-and-holds", SHORT, path("100000", "102540"),
          [so("102600"), so("102700"), so("102800"),
@@ -377,15 +378,20 @@ SPACING = [
          fills=(buy("99009.90"), sell("100000.00")), realized_pnl="9.9010"),
 ]
 
-# After 100000 -> 99945 the center is 99900: the neutral sell at 100000 is 55 away.
+# After 100000 -> 99945 the neutral sell at 100000 is 55 away and the buy at 99900 45 away.
 SAFETY = [
+    # Buffer 10: a sell goes on 100000; the sell at 100300 is now past the window's far end.
     case("safety-buffer-0.1-keeps-near-sell", {**NEUTRAL, "safety_buffer": D("0.1")},
          path("100000", "99945"),
-         [bo("99800"), bo("99700"), bo("99600"), so("100000"), so("100100"), so("100200")],
+         [bo("99900"), bo("99800"), bo("99700"), so("100000"), so("100100"), so("100200")],
          center="99900"),
+    # Buffer 60: no sell on 100000 (55 away); new buys start at 99800 (99900 is 45 away),
+    # but the buy resting on 99900 stays: an order is never cancelled for the price coming
+    # close to it.
     case("safety-buffer-0.6-skips-near-sell", {**NEUTRAL, "safety_buffer": D("0.6")},
          path("100000", "99945"),
-         [bo("99800"), bo("99700"), bo("99600"), so("100100"), so("100200")], center="99900"),
+         [bo("99900"), bo("99800"), bo("99700"), bo("99600"),
+          so("100100"), so("100200"), so("100300")], center="99900"),
 ]
 
 CAP_5 = {**LONG, "buy_window": 5, "max_inventory": D("0.025")}
@@ -445,17 +451,31 @@ REQUOTE = [
          REQUOTE_PATH, [bo("99900"), bo("99800"), bo("99670")]),
     case("requote-tolerance-0.5-keeps-all", {**DYNAMIC, "requote_tolerance": D("0.5")},
          REQUOTE_PATH, [bo("99900"), bo("99800"), bo("99700")]),
-    # The close's target moves to price + buffer = 100005: 5 away is within 0.25 x 100.
+    # The market comes within the buffer (10) of the take-profit: the resting close stays at
+    # 100000, with or without tolerance (it is about to fill, never moved away).
     case("requote-close-kept-within-tolerance", {"requote_tolerance": D("0.25")},
          path("100000", "99900", "99995"),
          [bo("99800"), bo("99700"), sc("99900", "100000")], fills=(buy("99900"),),
          inventory="0.01"),
-    # With no tolerance it is cancelled, then placed at the new target by the next decision.
-    case("requote-close-replaced-beyond-tolerance", {"requote_tolerance": D(0)},
+    case("close-kept-as-the-price-nears-it", {"requote_tolerance": D(0)},
          path("100000", "99900", "99995", "99995"),
+         [bo("99800"), bo("99700"), sc("99900", "100000")], fills=(buy("99900"),),
+         inventory="0.01"),
+    # A close placed while the market is within the buffer goes 10 beyond it (100005); when
+    # the market falls back, the take-profit (100000) is 5 away: beyond a zero tolerance,
+    # the close is cancelled, then placed at the take-profit by the next decision.
+    case("requote-close-replaced-beyond-tolerance",
+         {"requote_tolerance": D(0), "halted_closing_orders": HaltedClosingPolicy.CANCEL},
+         (*path("100000", "99900"), Step("99995", risk=HALTED), *path("99995", "99900", "99900")),
+         [bo("99800"), bo("99700"), bo("99600"), sc("99900", "100000")], fills=(buy("99900"),),
+         inventory="0.01"),
+    case("close-placed-beyond-the-market-near-its-take-profit",
+         {"requote_tolerance": D(0), "halted_closing_orders": HaltedClosingPolicy.CANCEL},
+         (*path("100000", "99900"), Step("99995", risk=HALTED), *path("99995")),
          [bo("99800"), bo("99700"), sc("99900", "100005")], fills=(buy("99900"),),
          inventory="0.01"),
 ]
+
 
 NOTIONAL = {"order_qty": None, "order_notional": D(1000)}
 SIZING = [
@@ -524,15 +544,16 @@ def test_scenario(c: Case) -> None:
     ],
 )
 def test_inventory_skew_shifts_the_grid(mode: GridMode, steps: tuple[Step, ...], sign: int) -> None:
-    """Same path with and without skew: the skewed grid sits one level further from risk."""
+    """Same path with and without skew: the skewed grid places its new levels one level
+    further from risk, and keeps the orders already resting nearer the price."""
     plain = run_path(grid(mode=mode), steps)
-    skewed = run_path(grid(mode=mode, skew_factor=D("0.03")), steps)
+    skewed = run_path(grid(mode=mode, skew_factor=D("0.06")), steps)
 
     inventory = plain.book.inventory
     assert inventory == skewed.book.inventory == -sign * D("0.02")
     price = D(steps[-1].price)
-    # skewed price = price x (1 - 0.03 x inventory / max_inventory)
-    assert skewed.last.target.skewed_price == price * (1 - D("0.03") * inventory)
+    # skewed price = price x (1 - 0.06 x inventory / max_inventory): 120 away from risk
+    assert skewed.last.target.skewed_price == price * (1 - D("0.06") * inventory)
     assert plain.last.target.center == price
     assert skewed.last.target.center == price + sign * 100
 
@@ -542,9 +563,13 @@ def test_inventory_skew_shifts_the_grid(mode: GridMode, steps: tuple[Step, ...],
     def closes(run: Run) -> set[Order]:
         return {o for o in run.resting() if o[2] is OrderRole.CLOSE}
 
-    # Every opening level shifted one interval; closing orders stay at entry +/- interval.
-    assert openings(skewed) == [p + sign * 100 for p in openings(plain)]
+    # The window moved one interval: one more level on the far side; the level nearest the
+    # price, placed before the last fill, keeps resting. Closes stay at entry +/- interval.
+    near = price + sign * 100
+    shifted = [p + sign * 100 for p in openings(plain)]
     assert len(openings(plain)) == 3
+    assert openings(skewed) == sorted({near, *shifted})
+    assert near in openings(plain)
     assert closes(skewed) == closes(plain) != set()
 
 

@@ -21,7 +21,7 @@ from market_maker.risk.checks import (
     raise_on_failure,
     run_safety_checks,
 )
-from market_maker.strategy.target import frame_at, opening_sides, window_levels
+from market_maker.strategy.target import frame_at, opening_sides, window_levels, window_start
 
 
 def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
@@ -37,8 +37,11 @@ def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
     for side in opening_sides(RiskState.NORMAL, grid):
         window = grid.buy_window if side is Side.BUY else grid.sell_window
         committed = ZERO
+        start = window_start(frame.lattice, side, frame.skewed, frame.buffer, frame.center_index)
+        if start is None:
+            continue
         levels = window_levels(
-            frame.lattice, instrument, side, frame.center_index, window, frame.buffer, (grid, None)
+            frame.lattice, instrument, side, start, window, frame.buffer, (grid, None)
         )
         for level in levels:
             if level.order is None:

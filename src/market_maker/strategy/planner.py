@@ -9,17 +9,19 @@ The planner keeps, for each slot, its closing order and what the diff makes of i
 a stale order to cancel, an order to place), and re-examines only
 
 * slots the book reports changed since the last decision (``SlotBook.take_changes``), and
-* slots whose closing order follows the price because the market is within the gap of
-  their take-profit ("pinned"); take-profits are kept sorted, so these are found by
-  bisection, and the nearest unpinned take-profit bounds the decision's stable band.
+* slots whose market is within the gap of their take-profit ("pinned"): a new close there
+  follows the price, a resting one is kept; take-profits are kept sorted, so these are
+  found by bisection, and the nearest unpinned take-profit bounds the decision's stable
+  band.
 
 Anything that moves every closing order at once (anchor, interval, the risk state turning
 closes on or off, another book) rebuilds the whole state. A change of the gap or of the
 requote tolerance (geometric grids change both with the center) re-examines only the
 pinned slots and those whose resting close differs from its target in price. Opening
-orders depend on the window around the center only and are derived afresh each decision
-from the memoised window. A property test checks the planner against the reference
-functions over random books and prices; a whole-backtest test checks identical fills.
+orders depend on the placing window and the resting opening orders only, and are derived
+afresh each decision from the memoised window. A property test checks the planner against
+the reference functions over random books and prices; a whole-backtest test checks
+identical fills.
 """
 
 from bisect import bisect_left, bisect_right, insort
@@ -37,8 +39,10 @@ from market_maker.strategy.diff import DiffResult, build_actions, close_work, ma
 from market_maker.strategy.interval import effective_interval
 from market_maker.strategy.target import (
     Band,
+    ClosePlacement,
     Frame,
     TargetOrder,
+    close_band,
     closes_enabled,
     closing_order,
     flattening,
@@ -146,10 +150,11 @@ class Planner:
         pinned = {level for _, level in self._long_tp[:n_long]}
         pinned.update(level for _, level in self._short_tp[n_short:])
         for level in rejudge | changed | self._pinned | pinned:
-            self._judge(level, slots.get(level), frame, enabled, tolerance)
+            placement = self._judge(level, slots.get(level), frame, enabled, tolerance)
+            if level in pinned:
+                take_profit, long = self._tp[level]
+                close_band(band, placement, long, take_profit, gap)
         self._pinned = pinned
-        if pinned:
-            band.pin()
         if n_long < len(self._long_tp):
             band.below(self._long_tp[n_long][0] - gap)
         if n_short:
@@ -184,16 +189,29 @@ class Planner:
         if not sides:
             return openings
         long_exposure, short_exposure = self._long_pos, self._short_pos
-        for order in self._opening.values():
+        resting: dict[Side, list[OrderRecord]] = {Side.BUY: [], Side.SELL: []}
+        position = self._position
+        for level, order in self._opening.items():
             if order.side is Side.BUY:
                 long_exposure += order.remaining_qty
             else:
                 short_exposure += order.remaining_qty
+            if level not in position:
+                resting[order.side].append(order)
         for side in sides:
-            committed = long_exposure if side is Side.BUY else short_exposure
+            is_buy = side is Side.BUY
             openings.append(
                 opening_orders(
-                    side, committed, frame, slots, self.config, self.instrument, atr, band
+                    side,
+                    long_exposure if is_buy else short_exposure,
+                    self._long_pos if is_buy else self._short_pos,
+                    resting[side],
+                    frame,
+                    slots,
+                    self.config,
+                    self.instrument,
+                    atr,
+                    band,
                 )
             )
         return openings
@@ -270,11 +288,15 @@ class Planner:
         frame: Frame,
         enabled: bool,
         tolerance: Decimal,
-    ) -> None:
-        """Recompute a slot's closing order and what the diff makes of it."""
+    ) -> ClosePlacement:
+        """Recompute a slot's closing order and what the diff makes of it.
+
+        Returns where the close rests (``AT_TAKE_PROFIT`` when the slot has none).
+        """
         close: TargetOrder | None = None
+        placement = ClosePlacement.AT_TAKE_PROFIT
         if slot is not None and slot.position_qty and enabled:
-            close, _, _ = closing_order(
+            close, _, placement = closing_order(
                 slot,
                 frame.price,
                 frame.gap,
@@ -307,3 +329,4 @@ class Planner:
             self._place.pop(level, None)
         else:
             self._place[level] = place
+        return placement

@@ -8,6 +8,7 @@ converge by themselves.
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from enum import Enum
 from functools import lru_cache
 
 from market_maker.domain.decimals import ONE, ZERO
@@ -21,7 +22,7 @@ from market_maker.domain.enums import (
 )
 from market_maker.domain.instrument import Instrument
 from market_maker.domain.values import value
-from market_maker.slots.model import Slot
+from market_maker.slots.model import OrderRecord, Slot
 from market_maker.strategy.config import GridConfig
 from market_maker.strategy.lattice import Lattice
 from market_maker.strategy.sizing import order_size
@@ -193,6 +194,19 @@ def take_profit_of(
     return take_profit, TargetOrder(level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
 
 
+class ClosePlacement(Enum):
+    """Where a slot's closing order rests and what that means for the decision band."""
+
+    AT_TAKE_PROFIT = "at_take_profit"
+    """At the take-profit: the same for every price short of ``take_profit -/+ gap``."""
+    KEPT = "kept"
+    """The market came within the gap of the take-profit and a close already rests at or
+    beyond it: it stays where it is, whatever the price does until it fills."""
+    FOLLOWS_PRICE = "follows_price"
+    """No close rests yet and the market is within the gap of the take-profit: the new
+    close goes ``gap`` beyond the market, so the price itself sets it (or it is dust)."""
+
+
 def closing_order(
     slot: Slot,
     price: Decimal,
@@ -200,13 +214,14 @@ def closing_order(
     lattice: Lattice,
     instrument: Instrument,
     post_only: bool,
-) -> tuple[TargetOrder | None, Decimal, bool]:
+) -> tuple[TargetOrder | None, Decimal, ClosePlacement]:
     """The closing order of a slot's position at ``price``.
 
-    Returns ``(order, take_profit, pinned)``: ``order`` is None for dust; ``pinned`` means
-    the price itself set the order price (the market is within ``gap`` of the take-profit),
-    so the decision must be taken again at every price. Otherwise the order rests at the
-    take-profit for every price on this side of ``take_profit -/+ gap``.
+    Returns ``(order, take_profit, placement)``: ``order`` is None for dust. A close rests at
+    the take-profit while the market is further than ``gap`` from it. Closer, a close that
+    already rests at or beyond the take-profit covering the whole position is kept (an
+    order is never moved away because the price came close to it: it is about to fill); a
+    new one goes ``gap`` beyond the market, so a post-only close never crosses.
     """
     take_profit, at_take_profit = take_profit_of(
         slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, post_only
@@ -214,35 +229,98 @@ def closing_order(
     # Never beyond the take-profit, never at or through the market.
     if slot.position_qty > 0:
         if price + gap <= take_profit:
-            return at_take_profit, take_profit, False
+            return at_take_profit, take_profit, ClosePlacement.AT_TAKE_PROFIT
         side, raw = Side.SELL, price + gap
     else:
         if price - gap >= take_profit:
-            return at_take_profit, take_profit, False
+            return at_take_profit, take_profit, ClosePlacement.AT_TAKE_PROFIT
         side, raw = Side.BUY, price - gap
     qty = instrument.round_qty(abs(slot.position_qty))
+    resting = slot.active_order
+    if (
+        resting is not None
+        and resting.role is OrderRole.CLOSE
+        and resting.side is side
+        and resting.remaining_qty == qty
+        and (resting.price >= take_profit if side is Side.SELL else resting.price <= take_profit)
+    ):
+        kept = TargetOrder(slot.level, side, OrderRole.CLOSE, resting.price, qty, post_only, True)
+        return kept, take_profit, ClosePlacement.KEPT
     order_price = instrument.round_price(side, raw)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
-        return None, take_profit, True  # dust: held until a later fill makes it tradeable
+        # dust: held until a later fill makes it tradeable
+        return None, take_profit, ClosePlacement.FOLLOWS_PRICE
     order = TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
-    return order, take_profit, True
+    return order, take_profit, ClosePlacement.FOLLOWS_PRICE
+
+
+def close_band(
+    band: Band, placement: ClosePlacement, long: bool, take_profit: Decimal, gap: Decimal
+) -> None:
+    """Narrow ``band`` to the prices that keep a close's ``placement``.
+
+    The placement changes where the market comes within ``gap`` of the take-profit: below
+    ``take_profit - gap`` for a long position's close, above ``take_profit + gap`` for a
+    short one's.
+    """
+    if placement is ClosePlacement.FOLLOWS_PRICE:
+        band.pin()
+        return
+    edge = take_profit - gap if long else take_profit + gap
+    short_of_it = placement is ClosePlacement.AT_TAKE_PROFIT
+    if short_of_it == long:  # the price stays below the edge
+        band.below(edge)
+    else:
+        band.above(edge)
 
 
 @value
 class WindowLevel:
-    """One level of one side's opening window (everything that does not depend on slots).
+    """One lattice level as an opening order of one side (all that does not depend on slots).
 
     Attributes:
+        index: Lattice index of the level.
         level: Slot key (the level snapped to the nearest tick: the same for either side).
         price: Order price (buys rounded down, sells up).
-        edge: Price at which the level enters the safety buffer.
+        edge: Price at which the market comes too close to place an order here (the
+            safety buffer, at least a tick, from the order price).
         order: The opening order placed there, or None when it is not tradeable.
     """
 
+    index: int
     level: Decimal
     price: Decimal
     edge: Decimal
     order: TargetOrder | None
+
+
+@lru_cache(maxsize=16384)
+def lattice_order(
+    lattice: Lattice,
+    instrument: Instrument,
+    side: Side,
+    index: int,
+    buffer: Decimal,
+    sizing: tuple[GridConfig, Decimal | None],
+) -> WindowLevel | None:
+    """The opening order of ``side`` at lattice level ``index`` (None: the level is not > 0).
+
+    Pure and memoised: ``sizing`` is the config and the ATR the size depends on (None when
+    sizes do not scale with volatility).
+    """
+    raw = lattice.level(index)
+    level = instrument.round_price_nearest(raw)
+    if level <= 0:
+        return None
+    config, atr = sizing
+    price = instrument.round_price(side, raw)
+    qty = order_size(config, instrument, price, atr)
+    order = (
+        TargetOrder(level, side, OrderRole.OPEN, price, qty, config.post_only, False)
+        if price > 0 and instrument.is_tradeable(price, qty)
+        else None
+    )
+    return WindowLevel(index, level, price, price + side.sign * buffer, order)
 
 
 @lru_cache(maxsize=8192)
@@ -250,41 +328,91 @@ def window_levels(
     lattice: Lattice,
     instrument: Instrument,
     side: Side,
-    center_index: int,
+    first_index: int,
     window: int,
     buffer: Decimal,
     sizing: tuple[GridConfig, Decimal | None],
 ) -> tuple[WindowLevel, ...]:
-    """One side's window around the center, nearest level first.
+    """One side's placing window: ``window`` levels from ``first_index`` away from the price.
 
-    Pure and memoised: it depends only on the lattice, the center and the sizing, which
-    stay the same for many decisions in a row. ``sizing`` is the config and the ATR the
-    size depends on (None when sizes do not scale with volatility).
+    Nearest level first; buys go down from ``first_index``, sells up. Levels at or below
+    zero are left out, and so is a level that snaps to the same tick as a nearer one.
     """
-    config, atr = sizing
-    direction = -side.sign  # buys below the center, sells above
+    direction = -side.sign  # buys below the price, sells above
     out: list[WindowLevel] = []
     seen: set[Decimal] = set()
-    for i in range(1, window + 1):
-        raw = lattice.level(center_index + direction * i)
-        level = instrument.round_price_nearest(raw)
-        if level <= 0 or level in seen:
+    for i in range(window):
+        wl = lattice_order(lattice, instrument, side, first_index + direction * i, buffer, sizing)
+        if wl is None or wl.level in seen:
             continue
-        seen.add(level)
-        price = instrument.round_price(side, raw)
-        qty = order_size(config, instrument, price, atr)
-        order = (
-            TargetOrder(level, side, OrderRole.OPEN, price, qty, config.post_only, False)
-            if instrument.is_tradeable(price, qty)
-            else None
-        )
-        out.append(WindowLevel(level, price, price + side.sign * buffer, order))
+        seen.add(wl.level)
+        out.append(wl)
     return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _level(lattice: Lattice, index: int) -> Decimal:
+    return lattice.level(index)
+
+
+@lru_cache(maxsize=65536)
+def _nearest(lattice: Lattice, price: Decimal) -> int:
+    return lattice.nearest_index(price)
+
+
+def window_start(
+    lattice: Lattice, side: Side, skewed: Decimal, buffer: Decimal, hint: int
+) -> int | None:
+    """Index of the first level of ``side``'s placing window, or None when there is none.
+
+    Buys: the highest lattice level at or below ``skewed - buffer``; sells: the lowest at or
+    above ``skewed + buffer``. ``buffer`` is the frame's ``gap`` (the safety buffer, at least
+    a tick, so that no opening order goes at the price itself). ``hint`` is an index near
+    the answer (the center): the search walks from it, a step or two.
+    """
+    k = hint
+    if side is Side.BUY:
+        bound = skewed - buffer
+        if bound <= 0:
+            return None
+        while _level(lattice, k) > bound:
+            k -= 1
+        while _level(lattice, k + 1) <= bound:
+            k += 1
+    else:
+        bound = skewed + buffer
+        while _level(lattice, k) < bound:
+            k += 1
+        while _level(lattice, k - 1) >= bound:
+            k -= 1
+    return k
+
+
+def _window_band(lattice: Lattice, side: Side, start: int, frame: "Frame", band: Band) -> None:
+    """Narrow ``band`` to the prices that keep ``start`` as the side's first window level."""
+    buffer = frame.gap
+    if side is Side.BUY:  # skewed - buffer in [level(start), level(start + 1))
+        low = _level(lattice, start) + buffer
+        high = _level(lattice, start + 1) + buffer
+    else:  # skewed + buffer in (level(start - 1), level(start)]
+        low = _level(lattice, start - 1) - buffer
+        high = _level(lattice, start) - buffer
+    price, skewed = frame.price, frame.skewed
+    if skewed != price:  # back from skewed price to price: price = skewed / factor
+        factor = skewed / price
+        low, high = low / factor, high / factor
+    if skewed != price or lattice.spacing is Spacing.GEOMETRIC:
+        low *= ONE + _BAND_MARGIN
+        high *= ONE - _BAND_MARGIN
+    band.above(low)
+    band.below(high)
 
 
 def opening_orders(
     side: Side,
     committed: Decimal,
+    held: Decimal,
+    resting: Iterable[OrderRecord],
     frame: "Frame",
     slots: Mapping[Decimal, Slot],
     config: GridConfig,
@@ -292,21 +420,124 @@ def opening_orders(
     atr: Decimal | None,
     band: Band,
 ) -> list[TargetOrder]:
-    """Opening orders of one side, nearest first, within the exposure cap.
+    """Opening orders of one side, nearest first: the window's new levels and the kept ones.
 
-    ``committed`` is the side's worst-case exposure already taken (positions plus resting
-    opening orders). Narrows ``band`` to the prices where each level's fate stays the same.
+    Two rules (see docs/design.md, "Placing and keeping"):
+
+    * **Place** on the window: the ``buy_window`` lattice levels at or below
+      ``skewed - buffer`` (sells mirrored), outside the safety buffer of the market price,
+      on slots without a position, within the exposure cap.
+    * **Keep** a resting opening order of this side until it fills, or until it lies
+      further from the price than the window's far end, or the interval changed so that no
+      lattice level is within the requote tolerance of it. It is never dropped because the
+      price came close to it.
+
+    Args:
+        side: The side.
+        committed: The side's worst-case exposure already taken (positions plus every
+            resting opening order): a new level needs headroom above it.
+        held: The side's positions alone: kept orders are counted on top of it, nearest
+            first, and one that would pass the cap is dropped (a safety net for states the
+            strategy did not make, such as an adopted order or a lowered cap).
+        resting: The side's active opening orders of slots without a position.
+        frame: Where the grid stands.
+        slots: Slots by level.
+        config: Strategy parameters.
+        instrument: Tick, step and minimums.
+        atr: Current ATR, for volatility-scaled sizes.
+        band: Narrowed to the prices where the result stays the same.
     """
     window = config.buy_window if side is Side.BUY else config.sell_window
+    if not window:
+        return []
+    lattice = frame.lattice
+    start = window_start(lattice, side, frame.skewed, frame.gap, frame.center_index)
+    if start is None:
+        return []
+    _window_band(lattice, side, start, frame, band)
     sizing = (config, atr if config.volatility_size_k else None)
-    levels = window_levels(
-        frame.lattice, instrument, side, frame.center_index, window, frame.buffer, sizing
-    )
-    price, is_buy, max_inventory = frame.price, side is Side.BUY, config.max_inventory
-    max_retries = config.max_post_only_retries
+    levels = window_levels(lattice, instrument, side, start, window, frame.gap, sizing)
+    far = start + (1 - window if side is Side.BUY else window - 1)
+    kept = _kept(resting, side, far, frame, instrument, sizing, config.requote_tolerance)
+    placing = _placing(levels, kept, side, frame.price, slots, config, band)
+
+    max_inventory = config.max_inventory
+    orders: list[TargetOrder] = []
+    seen: set[Decimal] = set()
+    for idx in sorted(kept.keys() | placing.keys(), reverse=side is Side.BUY):  # nearest first
+        if idx in kept:
+            target, qty = kept[idx]
+            if target.level in seen or held + qty > max_inventory:
+                continue
+            held += qty
+        else:
+            target = placing[idx]
+            if target.level in seen:
+                continue
+            existing = slots[target.level].active_order if target.level in slots else None
+            if existing is None or existing.role is not OrderRole.OPEN or existing.side is not side:
+                if committed + target.qty > max_inventory:
+                    # Exposure cap. Resting orders are counted as filled until their cancel
+                    # is confirmed, so a new level may wait one decision while a far one is
+                    # cancelled.
+                    band.capped = True
+                    continue
+                committed += target.qty
+        seen.add(target.level)
+        orders.append(target)
+    return orders
+
+
+def _kept(
+    resting: Iterable[OrderRecord],
+    side: Side,
+    far: int,
+    frame: "Frame",
+    instrument: Instrument,
+    sizing: tuple[GridConfig, Decimal | None],
+    requote_tolerance: Decimal,
+) -> dict[int, tuple[TargetOrder, Decimal]]:
+    """The resting orders the keep rule keeps: lattice index -> (target, resting quantity).
+
+    Each resting order is matched to the lattice level nearest to it; it is kept when that
+    level is not beyond the window's far end (index ``far``) and its order price is within
+    the requote tolerance of the resting price (a changed interval moves the lattice away).
+    """
+    lattice, is_buy = frame.lattice, side is Side.BUY
+    tolerance = requote_tolerance * frame.step
+    kept: dict[int, tuple[TargetOrder, Decimal]] = {}
+    for order in resting:
+        k = _nearest(lattice, order.price)
+        if (k < far) if is_buy else (k > far):
+            continue  # the price moved away from it by more than the window
+        wl = lattice_order(lattice, instrument, side, k, frame.gap, sizing)
+        if wl is None or wl.order is None or abs(order.price - wl.price) > tolerance:
+            continue
+        if k not in kept:
+            kept[k] = (wl.order, order.remaining_qty)
+    return kept
+
+
+def _placing(
+    levels: tuple[WindowLevel, ...],
+    kept: Mapping[int, object],
+    side: Side,
+    price: Decimal,
+    slots: Mapping[Decimal, Slot],
+    config: GridConfig,
+    band: Band,
+) -> dict[int, TargetOrder]:
+    """The window levels where a new order may go: lattice index -> its order.
+
+    Leaves out levels inside the safety buffer of the market ``price``, untradeable ones,
+    kept ones, slots holding a position (their one order is the close) and slots waiting
+    out post-only rejects. Narrows ``band`` to the prices where each level's buffer test
+    stays the same.
+    """
+    is_buy, max_retries = side is Side.BUY, config.max_post_only_retries
     above: Decimal | None = None  # the band stays above every edge on its low side
     below: Decimal | None = None  # and below every edge on its high side
-    orders: list[TargetOrder] = []
+    placing: dict[int, TargetOrder] = {}
     for wl in levels:
         edge = wl.edge
         # Inside the buffer when the market is within ``buffer`` of the order price.
@@ -316,30 +547,20 @@ def opening_orders(
                 above = edge
         elif below is None or edge < below:
             below = edge
-        if inside_buffer or wl.order is None:
+        if inside_buffer or wl.order is None or wl.index in kept:
             continue
         slot = slots.get(wl.level)
-        existing = None
-        if slot is not None:
-            if slot.position_qty:
-                continue  # the slot's one order is its closing order
-            if slot.post_only_fail_count >= max_retries:
-                continue
-            existing = slot.active_order
-        if existing is None or existing.role is not OrderRole.OPEN or existing.side is not side:
-            qty = wl.order.qty
-            if committed + qty > max_inventory:
-                # Exposure cap. Resting orders are counted as filled until their cancel is
-                # confirmed, so a new level may wait one decision while a far one is cancelled.
-                band.capped = True
-                continue
-            committed += qty
-        orders.append(wl.order)
+        if slot is not None and (
+            slot.position_qty  # the slot's one order is its closing order
+            or slot.post_only_fail_count >= max_retries
+        ):
+            continue
+        placing[wl.index] = wl.order
     if above is not None:
         band.above(above)
     if below is not None:
         band.below(below)
-    return orders
+    return placing
 
 
 @value
@@ -354,7 +575,7 @@ class Frame:
         center: Center level.
         step: Absolute price distance of one interval at the center.
         buffer: Safety buffer (absolute price distance).
-        gap: Smallest distance of a closing order from the market (buffer, at least a tick).
+        gap: Smallest distance of a new order from the market (buffer, at least a tick).
     """
 
     price: Decimal
@@ -475,15 +696,10 @@ def compute_target(
         for level in sorted(slots):
             slot = slots[level]
             if slot.position_qty:
-                order, take_profit, pinned = closing_order(
+                order, take_profit, placement = closing_order(
                     slot, price, frame.gap, frame.lattice, instrument, config.post_only
                 )
-                if pinned:
-                    band.pin()
-                elif slot.position_qty > 0:
-                    band.below(take_profit - frame.gap)
-                else:
-                    band.above(take_profit + frame.gap)
+                close_band(band, placement, slot.position_qty > 0, take_profit, frame.gap)
                 if order is not None:
                     closes.append(order)
 
@@ -491,10 +707,22 @@ def compute_target(
     sides = opening_sides(risk, config)
     if sides:
         long_exposure, short_exposure = exposures(slots.values())
+        long_held, short_held = holdings(slots.values())
         for side in sides:
-            committed = long_exposure if side is Side.BUY else short_exposure
+            is_buy = side is Side.BUY
             per_side.append(
-                opening_orders(side, committed, frame, slots, config, instrument, atr, band)
+                opening_orders(
+                    side,
+                    long_exposure if is_buy else short_exposure,
+                    long_held if is_buy else short_held,
+                    resting_openings(slots.values(), side),
+                    frame,
+                    slots,
+                    config,
+                    instrument,
+                    atr,
+                    band,
+                )
             )
     openings = limit_openings(per_side, max_open_orders, len(closes))
     return target_state(frame, interval, tuple(closes), tuple(openings), band)
@@ -517,6 +745,32 @@ def limit_openings(
     for i, orders in enumerate(per_side):
         kept += orders[: budget // n + (1 if i < budget % n else 0)]
     return kept
+
+
+def holdings(slots: Iterable[Slot]) -> tuple[Decimal, Decimal]:
+    """The (long, short) positions held, each as a non-negative quantity."""
+    long_held = short_held = ZERO
+    for slot in slots:
+        if slot.position_qty > 0:
+            long_held += slot.position_qty
+        else:
+            short_held -= slot.position_qty
+    return long_held, short_held
+
+
+def resting_openings(slots: Iterable[Slot], side: Side) -> list[OrderRecord]:
+    """The active opening orders of ``side`` on slots without a position."""
+    out: list[OrderRecord] = []
+    for slot in slots:
+        order = slot.active_order
+        if (
+            order is not None
+            and not slot.position_qty
+            and order.role is OrderRole.OPEN
+            and order.side is side
+        ):
+            out.append(order)
+    return out
 
 
 def exposures(slots: Iterable[Slot]) -> tuple[Decimal, Decimal]:
