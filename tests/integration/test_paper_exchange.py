@@ -30,7 +30,10 @@ from market_maker.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import FatalExchangeError, RetryableExchangeError
-from market_maker.exchanges.simulated import SimulatedExchange
+from market_maker.exchanges.reduce_only import REDUCE_ONLY_EXPIRED, REDUCE_ONLY_REJECT
+from market_maker.exchanges.simulated import (
+    SimulatedExchange,
+)
 from market_maker.paper import PaperExchange
 
 pytestmark = pytest.mark.timeout(120)
@@ -106,8 +109,9 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 def start(tmp_path: Path, files: tuple[Path, Path]) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def _start(speed: str = "0") -> Server:
-        config, data = files
+    def _start(speed: str = "0", config: Path | None = None) -> Server:
+        config = config or files[0]
+        data = files[1]
         port = free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as out:
@@ -144,11 +148,18 @@ def local(files: tuple[Path, Path]) -> tuple[SimulatedExchange, list[Candle]]:
 
 
 def order(
-    cid: str, side: Side, price: str, qty: str, *, post_only: bool = True
+    cid: str,
+    side: Side,
+    price: str,
+    qty: str,
+    *,
+    post_only: bool = True,
+    reduce_only: bool = False,
 ) -> PlaceOrderRequest:
     return PlaceOrderRequest(
-        SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, D(price), D(qty), post_only, False, cid
-    )
+        SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, D(price), D(qty), post_only,
+        reduce_only, cid,
+    )  # fmt: skip
 
 
 def same(remote: object, local: object) -> None:
@@ -290,6 +301,78 @@ def test_duplicate_client_order_id_is_rejected_like_the_simulated_exchange(
     held = remote.get_order(SYMBOL, "dup")
     assert held is not None and held.price == D("99000.0") and held.status is OrderStatus.NEW
     assert len(remote.ledger().orders) == 1
+
+
+MARGIN_FLAT = CONFIG.replace("initial_base: 0.01", "initial_base: 0").replace(
+    "spot: true", "spot: false"
+)
+"""A margin account with no position: where a reduce-only sell would open a short."""
+
+
+def test_reduce_only_orders_never_open_or_flip_a_position_over_http(
+    start: Callable[..., Server], tmp_path: Path, files: tuple[Path, Path]
+) -> None:
+    config = tmp_path / "margin-flat.yaml"
+    config.write_text(MARGIN_FLAT)
+    remote = start(config=config).client()
+    sim = simulated_exchange(load_config(config))
+    candles = list(load_candles(files[1], symbol=SYMBOL).candles)
+    assert sim.total("BTC") == 0 and not sim.config.spot
+
+    def place(request: PlaceOrderRequest) -> OrderUpdate:
+        report = remote.place_order(request)
+        same(report, sim.place_order(request))
+        return report
+
+    def advance() -> list[OrderUpdate]:
+        result = remote.advance(1)
+        reports = sim.on_candle(candles[result.index - 1])
+        same(list(result.fills), reports)
+        return reports
+
+    def position() -> Decimal:
+        held = remote.balances()["BTC"]
+        same(held, sim.balances()["BTC"])
+        return held.total
+
+    advance()  # the last price is now 100005.0
+    # With no position, a reduce-only order on either side, resting or crossing, is refused.
+    for request in (
+        order("ro-sell", Side.SELL, "100100.0", "0.002", reduce_only=True),
+        order("ro-taker", Side.SELL, "99000.0", "0.002", post_only=False, reduce_only=True),
+        order("ro-buy", Side.BUY, "99000.0", "0.002", reduce_only=True),
+    ):
+        report = place(request)
+        assert report.status is OrderStatus.REJECTED and not report.post_only_reject
+        assert report.reject_reason.startswith(REDUCE_ONLY_REJECT)
+        assert "position of 0 BTC would open a position" in report.reject_reason
+        assert report.cum_filled_qty == 0
+    assert remote.open_orders(SYMBOL) == [] and position() == 0
+    assert advance() == []  # candle 2 dips to 99900: nothing fills
+    assert position() == 0 and remote.ledger().fills == ()
+
+    # Long 0.002: a reduce-only sell larger than that is refused, one its size rests.
+    assert place(order("b1", Side.BUY, "100010.0", "0.002", post_only=False)).status is (
+        OrderStatus.FILLED
+    )
+    assert position() == D("0.002")
+    flip = place(order("ro-flip", Side.SELL, "100100.0", "0.003", reduce_only=True))
+    assert flip.status is OrderStatus.REJECTED
+    assert "would flip the position" in flip.reject_reason
+    close = order("ro-close", Side.SELL, "100150.0", "0.002", reduce_only=True)
+    assert place(close).status is OrderStatus.NEW
+    assert place(order("s1", Side.SELL, "100100.0", "0.002")).status is OrderStatus.NEW
+    # Candle 3 reaches both sells; the volume cap lets only s1 (reached first) fill.
+    assert [(f.client_order_id, f.status) for f in advance()] == [("s1", OrderStatus.FILLED)]
+    assert position() == 0
+    # Candle 4 reaches the reduce-only close again: nothing left to reduce, so it expires.
+    (expired,) = advance()
+    assert (expired.client_order_id, expired.status) == ("ro-close", OrderStatus.EXPIRED)
+    assert expired.cum_filled_qty == 0 and expired.reject_reason.startswith(REDUCE_ONLY_EXPIRED)
+    assert position() == 0 and remote.open_orders(SYMBOL) == []
+    for cid in ("ro-sell", "ro-taker", "ro-buy", "ro-flip", "ro-close"):
+        same(remote.get_order(SYMBOL, cid), sim.get_order(SYMBOL, cid))
+    assert [f.client_order_id for f in remote.ledger().fills] == ["b1", "s1"]
 
 
 CLIENT_SCRIPT = """\

@@ -9,6 +9,8 @@ from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side, T
 from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, PlaceOrderRequest
+from market_maker.exchanges.base import Balance
+from market_maker.exchanges.reduce_only import REDUCE_ONLY_EXPIRED, REDUCE_ONLY_REJECT
 from market_maker.exchanges.simulated import (
     SimulatedExchange,
     SimulatedExchangeConfig,
@@ -29,9 +31,10 @@ def order(
     qty: str = "1",
     post_only: bool = True,
     kind: OrderType = OrderType.LIMIT,
+    reduce_only: bool = False,
 ) -> PlaceOrderRequest:
     return PlaceOrderRequest(
-        SYM, side, kind, TimeInForce.GTC, D(price), D(qty), post_only, False, cid
+        SYM, side, kind, TimeInForce.GTC, D(price), D(qty), post_only, reduce_only, cid
     )
 
 
@@ -230,9 +233,10 @@ def test_trade_ticks_fill_with_a_size_budget() -> None:
     first = ex.on_trade(1, D("95"), D("2"))
     assert [(r.last_fill_qty, r.status) for r in first] == [(D(1), OrderStatus.PARTIALLY_FILLED)]
     assert ex.on_trade(2, D("96"), D("10")) == []
+    # A trade printing through the order meets it at its limit (no gap on a trade).
     last = ex.on_trade(3, D("94"), D("10"))
     assert [(r.last_fill_qty, r.last_fill_price, r.status) for r in last] == [
-        (D(2), D(94), OrderStatus.FILLED)
+        (D(2), D(95), OrderStatus.FILLED)
     ]
 
 
@@ -246,3 +250,233 @@ def test_split_symbol(symbol: str, parts: tuple[str, str]) -> None:
 def test_split_symbol_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="BASE/QUOTE"):
         split_symbol("BTCUSDT")
+
+
+# -- reduce-only -----------------------------------------------------------------------------
+
+
+def account(base: str, *, spot: bool, **kw: object) -> SimulatedExchange:
+    """A venue whose position (base total) starts at ``base``, last price 100."""
+    ex = SimulatedExchange(
+        SYM,
+        {"USDT": D(100_000), "BTC": D(base)},
+        SimulatedExchangeConfig(spot=spot, **kw),  # type: ignore[arg-type]
+    )
+    ex.on_candle(candle("100", "100", "100", "100"))
+    return ex
+
+
+def ro(cid: str, side: Side, price: str, qty: str, post_only: bool = True) -> PlaceOrderRequest:
+    return order(cid, side, price, qty, post_only=post_only, reduce_only=True)
+
+
+def assert_accounts_consistent(ex: SimulatedExchange) -> None:
+    """Totals equal the start plus every fill in the ledger; locks equal resting orders'."""
+    base, quote = ex.base, ex.quote
+    position, cash = D(ex.balances_init.get(base, 0)), D(ex.balances_init.get(quote, 0))
+    for f in ex.fills:
+        value = f.last_fill_qty * f.last_fill_price
+        if f.side is Side.BUY:
+            position, cash = position + f.last_fill_qty, cash - value - f.last_fee
+        else:
+            position, cash = position - f.last_fill_qty, cash + value - f.last_fee
+    assert (ex.total(base), ex.total(quote)) == (position, cash)
+    for asset, side in ((quote, Side.BUY), (base, Side.SELL)):
+        held = [o.locked for o in ex.resting.values() if o.request.side is side]
+        assert ex.locked[asset] == sum(held, D(0))
+    assert all(o.locked == 0 for o in ex.orders.values() if o.status.is_terminal)
+    assert set(ex.resting) == {c for c, o in ex.orders.items() if not o.status.is_terminal}
+    if ex.config.spot:
+        assert all(v >= 0 for v in (*ex.free.values(), *ex.locked.values()))
+
+
+REJECTED_AT_PLACEMENT = [
+    # (account, start position, side, qty, what the reason says)
+    ("margin", "0", Side.SELL, "1", "would open a position"),
+    ("margin", "0", Side.BUY, "1", "would open a position"),
+    ("margin", "2", Side.BUY, "1", "would increase the long position"),
+    ("margin", "-2", Side.SELL, "1", "would increase the short position"),
+    ("margin", "2", Side.SELL, "3", "would flip the position: only 2 BTC to reduce"),
+    ("margin", "-2", Side.BUY, "2.5", "would flip the position: only 2 BTC to reduce"),
+    ("spot", "0", Side.SELL, "1", "would open a position"),
+    ("spot", "0", Side.BUY, "1", "would open a position"),
+    ("spot", "2", Side.BUY, "1", "would increase the long position"),
+    ("spot", "2", Side.SELL, "3", "would flip the position: only 2 BTC to reduce"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "start", "side", "qty", "found"),
+    REJECTED_AT_PLACEMENT,
+    ids=[f"{k} {p} {s.value} {q}" for k, p, s, q, _ in REJECTED_AT_PLACEMENT],
+)
+def test_reduce_only_that_would_open_increase_or_flip_is_rejected_at_placement(
+    kind: str, start: str, side: Side, qty: str, found: str
+) -> None:
+    ex = account(start, spot=kind == "spot")
+    before = ex.balances()
+    price = "95" if side is Side.BUY else "105"
+    report = ex.place_order(ro("r1", side, price, qty))
+    assert report.status is OrderStatus.REJECTED and not report.post_only_reject
+    assert report.reject_reason.startswith(REDUCE_ONLY_REJECT)
+    assert f"{side.value} {qty} BTC against a position of {start} BTC {found}" in (
+        report.reject_reason
+    )
+    assert report.cum_filled_qty == 0 and ex.open_orders(SYM) == []
+    assert ex.balances() == before  # nothing locked
+    # Never filled, however far the price goes; the taker path refuses it as well.
+    assert ex.on_candle(candle("100", "200", "50", "100", v="1000", t=1)) == []
+    assert ex.on_trade(2, D("50"), D("1000")) == []
+    assert ex.on_trade(3, D("200"), D("1000")) == []
+    taker = ex.place_order(ro("r2", side, "200" if side is Side.BUY else "1", qty, False))
+    assert taker.status is OrderStatus.REJECTED and taker.reject_reason.startswith(
+        REDUCE_ONLY_REJECT
+    )
+    assert ex.total("BTC") == D(start) and ex.fills == []
+    looked_up = ex.get_order(SYM, "r1")
+    assert looked_up is not None and looked_up.status is OrderStatus.REJECTED
+    assert_accounts_consistent(ex)
+
+
+def test_reduce_only_is_checked_before_post_only() -> None:
+    ex = account("0", spot=False)
+    report = ex.place_order(ro("r1", Side.SELL, "99", "1"))  # would also cross
+    assert report.reject_reason.startswith(REDUCE_ONLY_REJECT) and not report.post_only_reject
+
+
+ACCEPTED = [
+    # (account, start position, side, qty, position after the fill)
+    ("margin", "2", Side.SELL, "2", "0"),
+    ("margin", "2", Side.SELL, "0.5", "1.5"),
+    ("margin", "-2", Side.BUY, "2", "0"),
+    ("margin", "-2", Side.BUY, "1", "-1"),
+    ("spot", "2", Side.SELL, "2", "0"),
+    ("spot", "2", Side.SELL, "1.5", "0.5"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "start", "side", "qty", "after"),
+    ACCEPTED,
+    ids=[f"{k} {p} {s.value} {q}" for k, p, s, q, _ in ACCEPTED],
+)
+@pytest.mark.parametrize("path", ["candle", "trade", "taker"])
+def test_reduce_only_that_reduces_is_accepted_and_fills(
+    kind: str, start: str, side: Side, qty: str, after: str, path: str
+) -> None:
+    ex = account(start, spot=kind == "spot")
+    if path == "taker":
+        report = ex.place_order(ro("r1", side, "101" if side is Side.BUY else "99", qty, False))
+        assert report.status is OrderStatus.FILLED and report.last_fill_price == 100
+    else:
+        placed = ex.place_order(ro("r1", side, "95" if side is Side.BUY else "105", qty))
+        assert placed.status is OrderStatus.NEW and placed.reject_reason == ""
+        assert_accounts_consistent(ex)
+        if path == "candle":
+            fills = ex.on_candle(candle("100", "106", "94", "100", t=1))
+        else:
+            fills = ex.on_trade(1, D("94") if side is Side.BUY else D("106"), D("1000"))
+        assert [(f.client_order_id, f.status, f.last_fill_qty) for f in fills] == [
+            ("r1", OrderStatus.FILLED, D(qty))
+        ]
+    assert ex.total("BTC") == D(after) and ex.open_orders(SYM) == []
+    assert_accounts_consistent(ex)
+
+
+def test_reduce_only_fills_only_what_is_left_of_a_long_then_expires_candle_path() -> None:
+    ex = account("2", spot=False)
+    ex.place_order(order("p1", Side.SELL, "104", "1"))  # an ordinary sell, reached first
+    assert ex.place_order(ro("r1", Side.SELL, "105", "2")).status is OrderStatus.NEW
+    reports = ex.on_candle(candle("100", "106", "99", "105", t=1))
+    assert [(r.client_order_id, r.status, r.last_fill_qty, r.cum_filled_qty) for r in reports] == [
+        ("p1", OrderStatus.FILLED, D(1), D(1)),
+        ("r1", OrderStatus.PARTIALLY_FILLED, D(1), D(1)),
+        ("r1", OrderStatus.EXPIRED, D(0), D(1)),
+    ]
+    expired = reports[-1]
+    assert expired.reject_reason.startswith(REDUCE_ONLY_EXPIRED)
+    assert expired.trade_id == "" and expired.cum_quote_qty == D(105)
+    assert ex.total("BTC") == 0 and ex.open_orders(SYM) == []
+    assert [f.client_order_id for f in ex.fills] == ["p1", "r1"]  # the expiry is no fill
+    looked_up = ex.get_order(SYM, "r1")
+    assert looked_up is not None and looked_up.status is OrderStatus.EXPIRED
+    assert ex.cancel_order(CancelOrderRequest(SYM, "r1")) is None  # already finished
+    assert ex.on_candle(candle("105", "120", "104", "110", t=2)) == []
+    assert_accounts_consistent(ex)
+
+
+def test_reduce_only_buy_fills_only_what_is_left_of_a_short_then_expires_trade_path() -> None:
+    ex = account("-2", spot=False)
+    ex.place_order(order("p1", Side.BUY, "96", "1.5"))
+    ex.place_order(ro("r1", Side.BUY, "95", "2"))
+    reports = ex.on_trade(1, D("94"), D("1000"))
+    assert [(r.client_order_id, r.status, r.last_fill_qty) for r in reports] == [
+        ("p1", OrderStatus.FILLED, D("1.5")),
+        ("r1", OrderStatus.PARTIALLY_FILLED, D("0.5")),
+        ("r1", OrderStatus.EXPIRED, D(0)),
+    ]
+    assert ex.total("BTC") == 0 and ex.open_orders(SYM) == []
+    assert_accounts_consistent(ex)
+
+
+@pytest.mark.parametrize("path", ["candle", "trade"])
+@pytest.mark.parametrize(
+    ("other_qty", "after"), [("1", "0"), ("3", "-2")], ids=["position gone", "position flipped"]
+)
+def test_reduce_only_with_nothing_left_to_reduce_expires_without_a_fill(
+    path: str, other_qty: str, after: str
+) -> None:
+    ex = account("1", spot=False)
+    ex.place_order(order("p1", Side.SELL, "104", other_qty))
+    ex.place_order(ro("r1", Side.SELL, "105", "1"))
+    if path == "candle":
+        reports = ex.on_candle(candle("100", "106", "99", "105", t=1))
+    else:
+        reports = ex.on_trade(1, D("106"), D("1000"))
+    assert [(r.client_order_id, r.status, r.cum_filled_qty) for r in reports] == [
+        ("p1", OrderStatus.FILLED, D(other_qty)),
+        ("r1", OrderStatus.EXPIRED, D(0)),
+    ]
+    assert ex.total("BTC") == D(after)  # the ordinary sell flipped it, never the reduce-only
+    assert [f.client_order_id for f in ex.fills] == ["p1"] and ex.open_orders(SYM) == []
+    assert_accounts_consistent(ex)
+
+
+def test_reduce_only_expiry_respects_the_quantity_step() -> None:
+    ex = account("2", spot=False, qty_step=D("0.2"))
+    ex.place_order(order("p1", Side.SELL, "104", "0.5"))
+    ex.place_order(ro("r1", Side.SELL, "105", "2"))
+    reports = ex.on_candle(candle("100", "106", "99", "105", t=1))
+    assert [(r.client_order_id, r.status, r.last_fill_qty) for r in reports] == [
+        ("p1", OrderStatus.FILLED, D("0.5")),
+        ("r1", OrderStatus.PARTIALLY_FILLED, D("1.4")),  # 1.5 left, rounded down to the step
+        ("r1", OrderStatus.EXPIRED, D(0)),
+    ]
+    assert ex.total("BTC") == D("0.1")
+    assert_accounts_consistent(ex)
+
+
+def test_reduce_only_cut_by_the_volume_budget_keeps_resting_while_it_still_reduces() -> None:
+    ex = account("2", spot=False, max_fill_fraction=D("0.1"))
+    ex.place_order(ro("r1", Side.SELL, "105", "2"))
+    first = ex.on_candle(candle("100", "106", "99", "105", v="15", t=1))
+    assert [(r.status, r.last_fill_qty) for r in first] == [
+        (OrderStatus.PARTIALLY_FILLED, D("1.5"))
+    ]
+    assert [o.client_order_id for o in ex.open_orders(SYM)] == ["r1"]
+    second = ex.on_candle(candle("105", "106", "99", "105", v="15", t=2))
+    assert [(r.status, r.last_fill_qty) for r in second] == [(OrderStatus.FILLED, D("0.5"))]
+    assert ex.total("BTC") == 0
+    assert_accounts_consistent(ex)
+
+
+def test_spot_reduce_only_sell_releases_its_lock_and_sells_only_what_is_held() -> None:
+    ex = account("3", spot=True)
+    ex.place_order(ro("r1", Side.SELL, "105", "2"))
+    ex.place_order(ro("r2", Side.SELL, "106", "1"))
+    assert ex.balances()["BTC"] == Balance("BTC", D(0), D(3))
+    refused = ex.place_order(ro("r3", Side.SELL, "107", "1"))  # held, but all of it locked
+    assert refused.status is OrderStatus.REJECTED and "insufficient" in refused.reject_reason
+    ex.on_candle(candle("100", "107", "99", "106", t=1))
+    assert ex.total("BTC") == 0 and ex.locked["BTC"] == 0 and ex.open_orders(SYM) == []
+    assert_accounts_consistent(ex)

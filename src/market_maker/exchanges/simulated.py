@@ -20,7 +20,31 @@ Fill rules (candles):
 * A limit order that is not post-only and crosses the last price fills at once, at the last
   price, as taker. A post-only order that would cross is rejected.
 
-Trade ticks follow the same rules with a path of one price and a volume of the trade size.
+Trade ticks follow the same rules with a path of one price and a volume of the trade size,
+except that a resting order a trade prints at or through fills at its own limit: the
+trade's taker swept the book and met our order at its price (there is no gap to fill at).
+
+Reduce-only orders (Binance USD-M rules). The position is the signed base total,
+``total(base)``: on a spot account the base balance held (never negative), on a margin
+account the signed position.
+
+* At placement a reduce-only order is REJECTED, never rested or filled, when it would open
+  or increase the position: the position is zero, or the order is on the position's side (a
+  buy against a long or zero position, a sell against a short or zero one), or its quantity
+  exceeds the position's size (it would flip it). Binance answers the same orders with -2022
+  "ReduceOnly Order is rejected."; the reason starts with ``REDUCE_ONLY_REJECT``. The check
+  is per order, as Binance documents it (one order against the position; how it counts
+  other resting reduce-only orders is not verified): other resting reduce-only orders on the
+  same side are not counted, so together they may exceed the position; the fill-time rule
+  below keeps them from flipping it. It comes before the post-only check.
+* When the path reaches a reduce-only order (candle, trade or its own immediate taker
+  fill), it fills at most the position's size at that moment (rounded down to ``qty_step``).
+  If that is less than it would otherwise fill (other fills shrank the position since it was
+  placed, or it is gone or on the other side) the order fills that much and then EXPIRES:
+  it stops resting and releases what it locked; the fill report is followed by an EXPIRED
+  report whose reason starts with ``REDUCE_ONLY_EXPIRED``. A reduce-only fill therefore
+  never opens, increases or flips the position. Expiry is checked when the price reaches
+  the order, not as soon as the position changes.
 """
 
 from bisect import bisect_left, bisect_right, insort
@@ -32,6 +56,7 @@ from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side
 from market_maker.domain.instrument import floor_to, split_symbol
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
+from market_maker.exchanges import reduce_only
 from market_maker.exchanges.base import Balance
 
 
@@ -119,6 +144,9 @@ class SimulatedExchange:
             return self._report(dup, reason="duplicate client order id")
         order = SimOrder(request, order_id, self.events + self.config.latency_events)
         self.orders[request.client_order_id] = order
+        if request.reduce_only and (reason := self._reduce_only_reject(request)):
+            order.status = OrderStatus.REJECTED
+            return self._report(order, reason=reason)
         side, price = request.side, request.price
         last = self.last_price
         crosses = last is not None and (
@@ -135,6 +163,8 @@ class SimulatedExchange:
             return self._report(order, reason=reason)
         if crosses:
             assert last is not None
+            # A reduce-only order passed its check above against this very position, so
+            # filling all of it reduces the position without flipping it: no cap needed.
             return self._fill(order, request.qty, last, Liquidity.TAKER)
         self._rest(order)
         return self._report(order)
@@ -164,6 +194,10 @@ class SimulatedExchange:
     def total(self, asset: str) -> Decimal:
         """Free plus locked amount of ``asset`` (the base total is the position)."""
         return self.free.get(asset, ZERO) + self.locked.get(asset, ZERO)
+
+    def reduce_only_room(self, side: Side) -> Decimal:
+        """How much a reduce-only ``side`` order may fill now (0 when it cannot reduce)."""
+        return reduce_only.room(self.total(self.base), side)
 
     # -- market data -----------------------------------------------------------------------
 
@@ -196,12 +230,16 @@ class SimulatedExchange:
         """Advance the market by one trade; return the fill reports it caused."""
         self.events += 1
         self.ts_ms = ts_ms
+        best_buy, best_sell = self._best_buy, self._best_sell
+        if (best_buy is None or price > best_buy) and (best_sell is None or price < best_sell):
+            self.last_price = price  # nothing reached: the common case, kept cheap
+            return []
         reports: list[OrderUpdate] = []
         budget = (
             None if self.config.max_fill_fraction is None else qty * self.config.max_fill_fraction
         )
-        budget = self._sweep(Side.BUY, price, price, budget, reports)
-        self._sweep(Side.SELL, price, price, budget, reports)
+        budget = self._sweep(Side.BUY, price, None, budget, reports)
+        self._sweep(Side.SELL, price, None, budget, reports)
         self.last_price = price
         return reports
 
@@ -211,7 +249,7 @@ class SimulatedExchange:
         self,
         side: Side,
         extreme: Decimal,
-        open_price: Decimal,
+        open_price: Decimal | None,
         budget: Decimal | None,
         reports: list[OrderUpdate],
     ) -> Decimal | None:
@@ -226,19 +264,51 @@ class SimulatedExchange:
         for order in hit:
             if budget is not None and budget <= 0:
                 break
-            limit = order.request.price
-            gapped = open_price < limit if side is Side.BUY else open_price > limit
-            price = open_price if gapped else limit
-            qty = order.request.qty - order.filled
+            request = order.request
+            limit = request.price
+            # A candle that opened beyond the limit reached it first at its open; a trade
+            # (``open_price`` None) prints through the book and meets the order at its limit.
+            price = limit
+            if open_price is not None and (
+                open_price < limit if side is Side.BUY else open_price > limit
+            ):
+                price = open_price
+            qty = request.qty - order.filled
             if budget is not None:
                 qty = min(qty, budget)
                 if self.config.qty_step is not None:
                     qty = floor_to(qty, self.config.qty_step)
                 if qty <= 0:
                     break
-                budget -= qty
-            reports.append(self._fill(order, qty, price, Liquidity.MAKER))
+            expire = False
+            if request.reduce_only:
+                qty, expire = self._reduce_only_cap(request.side, qty)
+            if qty > 0:
+                if budget is not None:
+                    budget -= qty
+                reports.append(self._fill(order, qty, price, Liquidity.MAKER))
+            if expire:
+                reports.append(self._expire(order))
         return budget
+
+    def _reduce_only_reject(self, request: PlaceOrderRequest) -> str:
+        """Why a reduce-only order may not be placed now, or "" when it reduces."""
+        position = self.total(self.base)
+        return reduce_only.reject_reason(request.side, request.qty, position, self.base)
+
+    def _reduce_only_cap(self, side: Side, qty: Decimal) -> tuple[Decimal, bool]:
+        """What a reduce-only ``side`` order about to fill ``qty`` may fill, and if it expires."""
+        return reduce_only.cap(side, qty, self.total(self.base), self.config.qty_step)
+
+    def _expire(self, order: SimOrder) -> OrderUpdate:
+        """End a reduce-only order that can no longer reduce; partial fills stand."""
+        order.status = OrderStatus.EXPIRED
+        self._unrest(order)
+        request = order.request
+        reason = reduce_only.expired_reason(
+            request.side, request.qty, request.qty - order.filled, self.total(self.base), self.base
+        )
+        return self._report(order, reason=reason)
 
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, liq: Liquidity) -> OrderUpdate:
         request = order.request

@@ -9,6 +9,16 @@ client, and translates every failure into the project's exchange errors at this 
 * any other 4xx, or an answer it cannot read -> ``FatalExchangeError`` with the server's
   message (a bug or a misconfiguration: retrying will not help).
 
+An order the venue refuses is not an error: like every ``Exchange``, ``place_order``
+returns the REJECTED report, passed through as the venue wrote it. Its fields tell the
+rejects apart: ``post_only_reject`` for a post-only order that would cross; a
+``reject_reason`` starting with ``"reduce-only order rejected"``
+(``market_maker.exchanges.simulated.REDUCE_ONLY_REJECT``; Binance answers -2022) for a
+reduce-only order that would open, increase or flip the position; "duplicate client
+order id" or "insufficient balance: ..." otherwise. A resting reduce-only order the venue
+ends later because the position left it nothing to reduce is EXPIRED: ``advance`` returns
+that report (reason ``"reduce-only order expired: ..."``) and lookups show the status.
+
 Besides the ``Exchange`` methods it reads market time (``latest``, ``candles_after``),
 moves it in manual mode (``advance``) and reads the venue's ``ledger``.
 """
@@ -52,7 +62,8 @@ class AdvanceResult:
         index: Candles processed after the call (the index of the latest one).
         advanced: How many candles this call processed (fewer than asked at the end).
         done: Every candle of the data has been processed.
-        fills: The fill reports those candles caused, in order.
+        fills: The reports those candles caused, in order: fills, and the EXPIRED report of
+            a reduce-only order left with nothing to reduce.
     """
 
     index: int

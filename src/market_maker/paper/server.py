@@ -4,8 +4,10 @@ A deliberately small JSON API of our own (the live-trading work replaces it with
 Binance-compatible subset). Handlers are thin: they validate, call the ``PaperVenue`` and
 write the result with ``market_maker.paper.protocol``. Errors are JSON objects
 ``{"error": "<message>"}``: 404 for an unknown (or finished, on cancel) order, 422 for a
-request that does not validate. A duplicate client order id is not an HTTP error: like the
-simulated exchange, the venue answers it with a REJECTED report.
+request that does not validate. An order the venue refuses is not an HTTP error: like the
+simulated exchange, the venue answers with a REJECTED report whose ``reject_reason`` says
+why (a duplicate client order id, insufficient balance, a reduce-only order that would
+open, increase or flip the position) or whose ``post_only_reject`` is set.
 """
 
 import signal
@@ -47,7 +49,9 @@ class PlaceOrderBody(BaseModel):
     price: DecimalText = Field(ge=0, description="Limit price, quote currency, as a string.")
     qty: DecimalText = Field(gt=0, description="Quantity, base currency, as a string.")
     post_only: bool = Field(description="Reject instead of taking liquidity.")
-    reduce_only: bool = Field(description="May only reduce the position.")
+    reduce_only: bool = Field(
+        description="May only reduce the position: rejected if it would open, grow or flip it."
+    )
     client_order_id: str = Field(min_length=1, description="The caller's id of the order.")
 
     def to_request(self) -> PlaceOrderRequest:

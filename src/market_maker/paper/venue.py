@@ -90,8 +90,9 @@ class PaperVenue:
         """Process up to ``n`` more candles.
 
         Returns the index before and after (read atomically, whatever the clock does) and
-        the fills the candles caused. Stops at the end of the data: advancing a finished
-        venue does nothing.
+        the reports the candles caused (fills, and the expiry of reduce-only orders left
+        with nothing to reduce). Stops at the end of the data: advancing a finished venue
+        does nothing.
         """
         if n < 1:
             raise ValueError(f"n: expected at least 1 candle, found {n}")
