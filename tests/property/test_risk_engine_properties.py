@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from market_maker.backtest.runner import simulated_exchange
 from market_maker.config.app import AppConfig
-from market_maker.domain.enums import GridMode, HaltedClosingPolicy, RiskState
+from market_maker.domain.enums import GridMode, HaltedClosingPolicy, OrderRole, RiskState
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.simple import SimpleEngine
 from market_maker.stores.memory import MemoryStore
@@ -146,7 +146,13 @@ def test_no_opening_order_rests_outside_normal_and_inventory_stays_capped(case: 
         states.add(state)
         resting = list(exchange.resting.values())
         if state is not RiskState.NORMAL:
-            openings = [o.request for o in resting if not o.request.reduce_only]
+            book = engine.state.book
+            openings = [
+                o.request
+                for o in resting
+                if (record := book.find_order(o.request.client_order_id)) is None
+                or record.role is OrderRole.OPEN
+            ]
             assert openings == [], (i, state)
         if state is RiskState.HALTED and grid.halted_closing_orders is not (
             HaltedClosingPolicy.KEEP

@@ -250,7 +250,9 @@ class StepCheck:
                 k = lattice.nearest_index(action.slot_level)
                 assert INSTRUMENT.round_price_nearest(lattice.level(k)) == action.slot_level
             else:
-                assert request.reduce_only
+                # Reduce-only, but not in neutral mode (a netting venue would reject a long
+                # slot's close while the net position is short).
+                assert request.reduce_only is (config.mode is not GridMode.NEUTRAL)
                 entry = view.entries[request.client_order_id]
                 assert entry is not None
                 if (

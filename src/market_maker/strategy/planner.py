@@ -44,6 +44,7 @@ from market_maker.strategy.target import (
     TargetOrder,
     close_band,
     closes_enabled,
+    closes_reduce_only,
     closing_order,
     flattening,
     frame_at,
@@ -73,6 +74,7 @@ class Planner:
         self.instrument = instrument
         self._book: SlotBook | None = None
         self._key: tuple[object, ...] | None = None
+        self._reduce_only = closes_reduce_only(config)
         self._clear()
 
     def _clear(self) -> None:
@@ -277,6 +279,7 @@ class Planner:
                 frame.lattice,
                 self.instrument,
                 self.config.post_only,
+                self._reduce_only,
             )
             self._tp[level] = (take_profit, position > 0)
             insort(self._long_tp if position > 0 else self._short_tp, (take_profit, level))
@@ -303,6 +306,7 @@ class Planner:
                 frame.lattice,
                 self.instrument,
                 self.config.post_only,
+                self._reduce_only,
             )
         if self._closes.get(level) != close:
             self._closes_sorted = None

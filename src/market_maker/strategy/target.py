@@ -176,6 +176,7 @@ def take_profit_of(
     lattice: Lattice,
     instrument: Instrument,
     post_only: bool,
+    reduce_only: bool = True,
 ) -> tuple[Decimal, TargetOrder | None]:
     """The take-profit of a position and the closing order resting there (None for dust).
 
@@ -191,7 +192,8 @@ def take_profit_of(
     order_price = instrument.round_price(side, take_profit)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
         return take_profit, None
-    return take_profit, TargetOrder(level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
+    close = TargetOrder(level, side, OrderRole.CLOSE, order_price, qty, post_only, reduce_only)
+    return take_profit, close
 
 
 class ClosePlacement(Enum):
@@ -214,6 +216,7 @@ def closing_order(
     lattice: Lattice,
     instrument: Instrument,
     post_only: bool,
+    reduce_only: bool = True,
 ) -> tuple[TargetOrder | None, Decimal, ClosePlacement]:
     """The closing order of a slot's position at ``price``.
 
@@ -224,7 +227,7 @@ def closing_order(
     new one goes ``gap`` beyond the market, so a post-only close never crosses.
     """
     take_profit, at_take_profit = take_profit_of(
-        slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, post_only
+        slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, post_only, reduce_only
     )
     # Never beyond the take-profit, never at or through the market.
     if slot.position_qty > 0:
@@ -244,13 +247,15 @@ def closing_order(
         and resting.remaining_qty == qty
         and (resting.price >= take_profit if side is Side.SELL else resting.price <= take_profit)
     ):
-        kept = TargetOrder(slot.level, side, OrderRole.CLOSE, resting.price, qty, post_only, True)
+        kept = TargetOrder(
+            slot.level, side, OrderRole.CLOSE, resting.price, qty, post_only, reduce_only
+        )
         return kept, take_profit, ClosePlacement.KEPT
     order_price = instrument.round_price(side, raw)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
         # dust: held until a later fill makes it tradeable
         return None, take_profit, ClosePlacement.FOLLOWS_PRICE
-    order = TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, post_only, True)
+    order = TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, post_only, reduce_only)
     return order, take_profit, ClosePlacement.FOLLOWS_PRICE
 
 
@@ -608,6 +613,16 @@ def frame_at(
     return Frame(price, skewed, lattice, center_index, center, step, buffer, gap), band
 
 
+def closes_reduce_only(config: GridConfig) -> bool:
+    """Closing orders are reduce-only, except in neutral mode.
+
+    A neutral grid holds long and short slots at once; on a netting account a long slot's
+    closing sell while the net position is short would increase it, and a venue that
+    enforces reduce-only (Binance: -2022) would reject it every time.
+    """
+    return config.mode is not GridMode.NEUTRAL
+
+
 def closes_enabled(risk: RiskState, config: GridConfig) -> bool:
     """Closing orders rest unless the breaker is open with the CANCEL policy."""
     return (
@@ -622,7 +637,7 @@ def flattening(risk: RiskState, config: GridConfig) -> bool:
 
 
 def flatten_order(
-    slot: Slot, price: Decimal, gap: Decimal, instrument: Instrument
+    slot: Slot, price: Decimal, gap: Decimal, instrument: Instrument, reduce_only: bool = True
 ) -> TargetOrder | None:
     """A marketable reduce-only limit closing the slot's whole position.
 
@@ -638,7 +653,7 @@ def flatten_order(
     order_price = instrument.round_price(side, raw)
     if order_price <= 0 or not instrument.is_tradeable(order_price, qty):
         return None
-    return TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, False, True)
+    return TargetOrder(slot.level, side, OrderRole.CLOSE, order_price, qty, False, reduce_only)
 
 
 def opening_sides(risk: RiskState, config: GridConfig) -> tuple[Side, ...]:
@@ -690,14 +705,21 @@ def compute_target(
             slot = slots[level]
             if slot.position_qty:
                 band.pin()  # the price sets every order price
-                if (flat := flatten_order(slot, price, frame.gap, instrument)) is not None:
+                flat = flatten_order(slot, price, frame.gap, instrument, closes_reduce_only(config))
+                if flat is not None:
                     closes.append(flat)
     elif closes_enabled(risk, config):
         for level in sorted(slots):
             slot = slots[level]
             if slot.position_qty:
                 order, take_profit, placement = closing_order(
-                    slot, price, frame.gap, frame.lattice, instrument, config.post_only
+                    slot,
+                    price,
+                    frame.gap,
+                    frame.lattice,
+                    instrument,
+                    config.post_only,
+                    closes_reduce_only(config),
                 )
                 close_band(band, placement, slot.position_qty > 0, take_profit, frame.gap)
                 if order is not None:
