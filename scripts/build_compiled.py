@@ -67,6 +67,7 @@ MODULES = [
     "indicators/__init__.py",
     "indicators/atr.py",
     "backtest/replay.py",
+    "backtest/tick_replay.py",
 ]
 
 

@@ -1,11 +1,15 @@
 """The backtest command as a user runs it: defaults, reports, determinism and bad input."""
 
 import json
+import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from market_maker.backtest.report_json import replay_fills
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src/market_maker/data/sample"
 HEADER = "timestamp_ms,open,high,low,close,volume\n"
@@ -16,13 +20,14 @@ GOOD_ROWS = [
 ]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "market_maker", "backtest", *args],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -136,3 +141,179 @@ def test_reports_go_into_new_folders_and_unwritable_paths_fail_cleanly(tmp_path:
     result = run("--data", str(data), "--html", str(blocker / "r.html"))
     assert result.returncode == 2 and "cannot write the HTML report" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- trade ticks ----------------------------------------------------------------------------
+
+TICKS_YAML = Path(__file__).resolve().parents[2] / "src/market_maker/examples/ticks.yaml"
+TRADES = SAMPLE / "btcusdt_spot_trades_sample.csv.gz"
+TRADES_HEADER = "timestamp_ms,price,qty,side\n"
+
+
+def test_tick_backtest_on_the_bundled_trades_writes_an_exact_report(tmp_path: Path) -> None:
+    out_json, out_html = tmp_path / "ticks.json", tmp_path / "ticks.html"
+    result = run(
+        "--config",
+        str(TICKS_YAML),
+        "--trades",
+        str(TRADES),
+        "--json",
+        str(out_json),
+        "--html",
+        str(out_html),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "19,904 trades" in result.stdout and "trades/s" in result.stdout
+    report = json.loads(out_json.read_text())
+    s = report["summary"]
+    assert s["events"] == 19_904 and s["symbol"] == "BTC/USDT"
+    assert report["data"]["kind"] == "trades" and report["data"]["candle_s"] == 60
+    assert s["fills"] > 0 and {f["side"] for f in report["fills"]} == {"BUY", "SELL"}
+    money = {key: Decimal(s[key]) for key in s if key.endswith(("_equity", "_pnl", "fees_paid"))}
+    assert money["final_equity"] - money["initial_equity"] == (
+        money["realized_pnl"] + money["unrealized_pnl"] - money["fees_paid"]
+    )
+    assert replay_fills(report).mismatches(report) == []
+    assert len(report["equity_curve"]) < 1000  # thinned to about one point a second
+    assert "19,904 trades" in out_html.read_text()
+
+
+def test_trades_sample_uses_the_ticks_example_and_candles_sets_the_bars(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = run("--trades", "sample", "--candles", "30", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["config"]["bot_id"] == "ticks" and report["summary"]["events"] == 19_904
+    assert report["data"]["candle_s"] == 30 and report["data"]["candles"] > 20
+
+
+def test_a_small_generic_trade_file(tmp_path: Path) -> None:
+    rows = [f"{1723161600000 + 250 * i},{61800 + (i % 7) * 3 - 9},0.01,buy\n" for i in range(400)]
+    data = _write(tmp_path, "t.csv", TRADES_HEADER + "".join(rows))
+    out = tmp_path / "r.json"
+    result = run("--trades", str(data), "--candles", "5", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["summary"]["events"] == 400 and report["data"]["candles"] == 20
+
+
+TRADE_ERRORS = [
+    ("with --data", ["--trades", "sample", "--data", "c.csv"], ["--trades", "--data", "c.csv"]),
+    ("candles 0", ["--trades", "sample", "--candles", "0"], ["--candles", "0"]),
+    ("candles -5", ["--trades", "sample", "--candles", "-5"], ["--candles", "-5"]),
+    ("candles without trades", ["--candles", "60"], ["--candles", "--trades"]),
+    ("missing file", ["--trades", "nope.csv.gz"], ["--trades", "nope.csv.gz"]),
+    ("a folder", ["--trades", "."], ["--trades", "folder"]),
+    ("a candle file", ["--trades", str(SAMPLE / "btcusdt_perp_1m_sample.csv")], ["header"]),
+    ("refine 0", ["--refine", "0"], ["--refine", "0"]),
+    ("refine with trades", ["--trades", "sample", "--refine", "20"], ["--refine", "20"]),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "words"), TRADE_ERRORS, ids=[c[0] for c in TRADE_ERRORS])
+def test_bad_trade_options_exit_2_naming_the_option_and_value(
+    tmp_path: Path, case: str, args: list[str], words: list[str]
+) -> None:
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2, (case, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "final equity" not in result.stdout
+    assert result.stderr.startswith("error: "), result.stderr
+    for word in words:
+        assert word in result.stderr, (case, word, result.stderr)
+
+
+# -- output paths never destroy an input or each other ------------------------------------
+
+
+def _candles(tmp_path: Path) -> Path:
+    return _write(tmp_path, "c.csv", HEADER + "".join(GOOD_ROWS))
+
+
+def _refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "final equity" not in result.stdout
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+
+
+ALIASES = ["same path", "dot-relative", "symlink", "hard link"]
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+def test_a_report_over_the_input_data_is_refused_and_the_data_kept(
+    tmp_path: Path, alias: str
+) -> None:
+    data = _candles(tmp_path)
+    before = data.read_bytes()
+    target, cwd = str(data), None
+    if alias == "dot-relative":
+        target, cwd = "./sub/../c.csv", tmp_path
+        (tmp_path / "sub").mkdir()
+    elif alias == "symlink":
+        (tmp_path / "link.html").symlink_to(data)
+        target = str(tmp_path / "link.html")
+    elif alias == "hard link":
+        os.link(data, tmp_path / "hard.html")
+        target = str(tmp_path / "hard.html")
+    result = run("--data", str(data), "--html", target, cwd=cwd)
+    words = ["--html", "--data", target.removeprefix("./"), str(data)]
+    if alias in ("dot-relative", "symlink"):
+        words.append(f"(= {data})")  # where the given path leads
+    _refused(result, *words)
+    assert data.read_bytes() == before
+
+
+def test_a_report_over_the_trades_or_the_config_is_refused(tmp_path: Path) -> None:
+    trades = tmp_path / "t.csv.gz"
+    trades.write_bytes(TRADES.read_bytes())
+    config = tmp_path / "c.yaml"
+    config.write_text(TICKS_YAML.read_text())
+    before = trades.read_bytes(), config.read_text()
+    _refused(run("--trades", str(trades), "--json", str(trades)), "--json", "--trades")
+    _refused(
+        run("--config", str(config), "--trades", "sample", "--html", str(config)),
+        "--html",
+        "--config",
+    )
+    assert (trades.read_bytes(), config.read_text()) == before
+
+
+def test_two_reports_on_one_path_are_refused(tmp_path: Path) -> None:
+    data = _candles(tmp_path)
+    out = tmp_path / "report.out"
+    _refused(run("--data", str(data), "--json", str(out), "--html", str(out)), "--json", "--html")
+    assert not out.exists()
+
+
+def test_an_unwritable_report_path_fails_before_the_run(tmp_path: Path) -> None:
+    # Tests run as root, where permissions do not stop writes; a regular file used as a
+    # folder stops everyone.
+    blocker = _write(tmp_path, "somefile.txt", "not a folder")
+    target = str(blocker / "report.json")
+    _refused(run("--json", target), "--json", target, "not a folder")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    _refused(run("--html", str(folder)), "--html", str(folder), "folder")
+
+
+def test_checking_a_report_path_changes_no_existing_file(tmp_path: Path) -> None:
+    old = _write(tmp_path, "old.json", "keep me")
+    new = tmp_path / "fresh" / "new.html"
+    bad = _write(tmp_path, "bad.csv", "time,o,h,l,c,v\n")  # fails after the path checks
+    result = run("--data", str(bad), "--json", str(old), "--html", str(new))
+    _refused(result, "header")
+    assert old.read_text() == "keep me" and not new.exists()
+
+
+def test_refine_walks_the_candles_finer_and_reports_it(tmp_path: Path) -> None:
+    """``--refine 20``: the same candles as a path 20 times finer; the grid still trades."""
+    out = tmp_path / "fine.json"
+    result = run("--refine", "20", "--json", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["data"] == {"kind": "candles", "interval_s": 60, "refine": 20}
+    s = report["summary"]
+    assert s["events"] == 4320 and s["fills"] > 1000
+    final, initial = Decimal(s["final_equity"]), Decimal(s["initial_equity"])
+    pnl = Decimal(s["realized_pnl"]) + Decimal(s["unrealized_pnl"]) - Decimal(s["fees_paid"])
+    assert final - initial == pnl

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from market_maker.backtest.result import EquityPoint
 from market_maker.config.app import AppConfig
+from market_maker.data.paths import split_candle
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
@@ -77,8 +78,15 @@ def replay(
     progress_every: int,
     initial: dict[str, Decimal],
     initial_equity: Decimal,
+    refine: int = 1,
 ) -> tuple[list[EquityPoint], EquityTracker]:
-    """Start the engine and feed it every candle; return the equity curve and tracker."""
+    """Start the engine and feed it every candle; return the equity curve and tracker.
+
+    With ``refine`` above 1 each candle is walked as that many shorter candles along its
+    path (``market_maker.data.paths.refine``): the venue fills and the engine decides at
+    every piece, while the risk monitor and the ATR still get the whole candle, once, as a
+    live bot gets one-minute candles and far finer prices.
+    """
     engine.start()
     if resume_from is not None:
         engine.on_price_update(
@@ -94,14 +102,24 @@ def replay(
     )
     track = EquityTracker(exchange, initial, initial_equity)
     last = len(candles) - 1
+    tick = config.instrument.tick_size
     for i, candle in enumerate(candles):
-        reports = exchange.on_candle(candle)
+        piece = candle
+        if refine > 1:
+            pieces = split_candle(candle, refine, tick)
+            piece = pieces.pop()
+            for before in pieces:
+                for report in exchange.on_candle(before):
+                    on_order_update(report)
+                on_price(PriceUpdate(symbol, before.close, before.open_time_ms))
+                track.mark(before.close)
+        reports = exchange.on_candle(piece)
         if reports:
             for report in reports:
                 on_order_update(report)
         on_candle(candle)
         close = candle.close
-        on_price(PriceUpdate(symbol, close, candle.open_time_ms))
+        on_price(PriceUpdate(symbol, close, piece.open_time_ms))
         equity = track.mark(close)
         if i % sample_every == 0 or i == last:
             state = engine.state

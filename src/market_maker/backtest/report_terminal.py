@@ -63,32 +63,41 @@ def _risk_text(result: BacktestResult) -> str:
     return f"{len(result.risk_events):,}" + (f" ({detail})" if detail else "")
 
 
+def event_unit(result: BacktestResult) -> str:
+    """What the run's events were: ``candles``, ``trades``, or ``events`` when unknown."""
+    data = result.extra.get("data")
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else "events"
+
+
 def summary_rows(result: BacktestResult) -> list[tuple[str, str]]:
     """The headline figures as ``(metric, value)`` text pairs, in display order."""
     s = result.summary
+    unit = event_unit(result)
+    count = f"{s.events:,}" if unit == "events" else f"{s.events:,} {unit}"
     _, _, quote_part = s.symbol.partition("/")
     quote = quote_part.split(":")[0]
-    unit = f" {quote}" if quote else ""
+    money = f" {quote}" if quote else ""
     return [
         ("symbol", s.symbol),
         ("period", f"{utc_text(s.start_ms)} -> {utc_text(s.end_ms)}"),
-        ("initial equity", money_text(s.initial_equity) + unit),
-        ("final equity", money_text(s.final_equity) + unit),
+        ("initial equity", money_text(s.initial_equity) + money),
+        ("final equity", money_text(s.final_equity) + money),
         ("return", pct_text(s.return_pct)),
         ("max drawdown", pct_text(s.max_drawdown_pct)),
-        ("realized PnL", money_text(s.realized_pnl) + unit),
-        ("unrealized PnL", money_text(s.unrealized_pnl) + unit),
-        ("fees paid", money_text(s.fees_paid) + unit),
-        ("volume", money_text(s.volume_quote) + unit),
+        ("realized PnL", money_text(s.realized_pnl) + money),
+        ("unrealized PnL", money_text(s.unrealized_pnl) + money),
+        ("fees paid", money_text(s.fees_paid) + money),
+        ("volume", money_text(s.volume_quote) + money),
         ("fills", f"{s.fills:,}"),
         ("orders placed", f"{s.orders_placed:,}"),
         ("orders canceled", f"{s.orders_canceled:,}"),
         ("max inventory", qty_text(s.max_inventory)),
         ("final inventory", qty_text(s.final_inventory)),
         ("risk events", _risk_text(result)),
-        ("events", f"{s.events:,}"),
+        ("events", count),
         ("elapsed", f"{s.elapsed_s:.3f} s"),
-        ("speed", f"{s.events_per_s:,.0f} events/s"),
+        ("speed", f"{s.events_per_s:,.0f} {unit}/s"),
     ]
 
 

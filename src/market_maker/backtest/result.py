@@ -13,7 +13,8 @@ class FillRecord:
     """One fill as the bot booked it.
 
     Attributes:
-        ts_ms: Event time (the candle's open time for candle backtests).
+        ts_ms: Event time (the candle's open time for candle backtests, the trade's time
+            for tick backtests).
         side: ``BUY`` or ``SELL``.
         price: Average price of the booked quantity.
         qty: Quantity, base currency.
@@ -61,7 +62,7 @@ class EquityPoint:
 
     Attributes:
         ts_ms: Event time.
-        price: Mark price (candle close).
+        price: Mark price (candle close, or trade price on ticks).
         equity: Cash plus inventory at the mark, quote currency.
         inventory: Signed position, base currency.
         center: Grid center at that time (``None`` before the first decision).
@@ -78,7 +79,11 @@ class EquityPoint:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Headline figures of a run (names as in the JSON report)."""
+    """Headline figures of a run (names as in the JSON report).
+
+    ``events`` counts the market events replayed (candles, or trades on ticks; the report's
+    ``data`` section says which) and ``events_per_s`` is their rate in wall-clock time.
+    """
 
     symbol: str
     start_ms: int
@@ -108,13 +113,17 @@ class BacktestResult:
     Attributes:
         summary: Headline figures.
         fills: Every fill, in order.
-        equity_curve: Sampled at least once per 60 events, plus the last event.
+        equity_curve: Sampled every ``equity_sample_every`` events (at most 60) plus the
+            last event; on trade ticks also at most once per ``equity_sample_ms`` of trade
+            time (see ``tick_replay``).
         initial_balances: Starting balances by asset (for replaying the fills).
         final_balances: Ending balances by asset.
         config: The effective configuration, JSON-ready.
         warnings: Problems worth a researcher's attention (e.g. failed safety checks).
         risk_events: Every change of the risk state, in order.
-        extra: Further JSON-ready sections (``safety_checks``, ``reconciliation``, ...).
+        extra: Further JSON-ready sections: ``data`` (``kind`` ``candles`` or ``trades``
+            and how they were replayed), ``decisions``, ``safety_checks``,
+            ``reconciliation``.
     """
 
     summary: Summary

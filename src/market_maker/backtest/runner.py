@@ -1,22 +1,28 @@
-"""The backtest loop: candles through the simulated exchange and the Simple engine.
+"""The backtest runs: candles or trade ticks through the simulated exchange and the engine.
 
 The same decision code as live trading; only the exchange adapter differs. Per candle:
 the exchange fills what the candle's path reaches, the engine books those reports, folds the
-candle into its indicators and runs a decision cycle at the close.
+candle into its indicators and runs a decision cycle at the close. Per trade
+(``run_trade_backtest``): the exchange fills what the trade prints at or through, the engine
+books those reports, gets the candle the trade finished (if any) and decides at the trade's
+price.
 """
 
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from market_maker.backtest.replay import replay
+from market_maker.backtest.replay import EquityTracker, replay
 from market_maker.backtest.result import (
     BacktestResult,
+    EquityPoint,
     FillRecord,
     RiskEventRecord,
     Summary,
 )
+from market_maker.backtest.tick_replay import TRADE_SAMPLE_MS, replay_trades
 from market_maker.config.app import AppConfig
+from market_maker.data.trades import Trade
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle
@@ -96,6 +102,7 @@ def run_backtest(
     start_index: int = 0,
     always_decide: bool = False,
     durable_url: str | None = None,
+    refine: int = 1,
 ) -> BacktestResult:
     """Run ``config`` over ``candles`` and return the result.
 
@@ -115,58 +122,31 @@ def run_backtest(
             decisions (for tests that prove the skipping exact).
         durable_url: Run through the Durable engine on this database (slower; proves the
             two engines trade alike). ``store`` and ``checkpoint`` are then unused.
+        refine: Walk each candle as this many shorter candles along its path, deciding at
+            each (the risk monitor and the ATR still get the whole candles): a grid should
+            trade alike on a finer path, as it sees one live.
     """
+    if refine < 1:
+        raise ValueError(f"refine: expected at least 1, found {refine}")
     if not 0 <= start_index < len(candles):
         raise ValueError(f"start_index {start_index} is outside the {len(candles)} candles")
     resume_from = candles[start_index - 1] if start_index else None
     candles = candles[start_index:]
-    exchange = exchange or simulated_exchange(config)
-    base, quote = exchange.base, exchange.quote
-    initial = {quote: exchange.total(quote), base: exchange.total(base)}
-    first_mark = candles[0].open
-    initial_equity = initial[quote] + initial[base] * first_mark
-    recorder = _Recorder()
-    engine: SimpleEngine
-    if durable_url is not None:
-        from market_maker.durable.engine import DurableEngine  # DBOS only when asked for
-
-        engine = DurableEngine(
-            config,
-            exchange,
-            database_url=durable_url,
-            observer=recorder,
-            always_decide=always_decide,
-        )
-    else:
-        engine = SimpleEngine(
-            config,
-            exchange,
-            store if store is not None else MemoryStore(),
-            observer=recorder,
-            checkpoint=checkpoint,
-            always_decide=always_decide,
-        )
-    bt = config.backtest
-    checks = safety_checks(
-        config,
-        exchange.balances(),
-        candles[0].open,
-        maker_fee=bt.maker_fee,
-        taker_fee=bt.taker_fee,
-        spot=bt.spot,
-    )
+    run = _Run(config, exchange, candles[0].open)
+    engine = run.engine(store, checkpoint, always_decide, durable_url)
     started = time.perf_counter()
     try:
         curve, track = replay(
             engine,
-            exchange,
+            run.exchange,
             candles,
             config,
             resume_from,
             progress,
             progress_every,
-            initial,
-            initial_equity,
+            run.initial,
+            run.initial_equity,
+            refine,
         )
     except BaseException:
         abort = getattr(engine, "abort", None)  # the Durable engine releases DBOS
@@ -175,49 +155,200 @@ def run_backtest(
         raise
     engine.stop()
     elapsed = time.perf_counter() - started
-    mark = candles[-1].close
-    final = {quote: exchange.total(quote), base: exchange.total(base)}
-    final_equity = final[quote] + final[base] * mark
-    book = engine.state.book
-    # Unrealised PnL of the grid's positions, plus the revaluation of any base held at start.
-    unrealized = book.unrealized_pnl(mark) + initial[base] * (mark - first_mark)
-    summary = Summary(
-        symbol=config.symbol,
-        start_ms=candles[0].open_time_ms,
-        end_ms=candles[-1].open_time_ms,
-        initial_equity=initial_equity,
-        final_equity=final_equity,
-        realized_pnl=book.realized_pnl,
-        unrealized_pnl=unrealized,
-        fees_paid=book.fees_paid,
-        return_pct=(final_equity - initial_equity) / initial_equity * HUNDRED
-        if initial_equity
-        else ZERO,
-        max_drawdown_pct=track.max_drawdown * HUNDRED,
-        fills=len(recorder.fills),
-        orders_placed=engine.orders_placed,
-        orders_canceled=engine.orders_canceled,
-        max_inventory=track.max_inventory,
-        final_inventory=book.inventory,
-        volume_quote=recorder.volume_quote,
-        events=len(candles),
-        elapsed_s=elapsed,
-        events_per_s=len(candles) / elapsed if elapsed > 0 else 0.0,
+    return run.result(
+        engine,
+        curve,
+        track,
+        (candles[0].open_time_ms, candles[-1].open_time_ms, candles[-1].close),
+        len(candles),
+        elapsed,
+        {"kind": "candles", "interval_s": candles[0].interval_s, "refine": refine},
     )
-    return BacktestResult(
-        extra={
-            "decisions": engine.decisions,
-            "safety_checks": [
-                {"check": c.name, "passed": c.passed, "message": c.message} for c in checks
-            ],
-            "reconciliation": dict(sorted(engine.upkeep.corrections.items())),
-        },
-        summary=summary,
-        fills=recorder.fills,
-        equity_curve=curve,
-        initial_balances=initial,
-        final_balances=final,
-        config=config.model_dump(mode="json"),
-        warnings=[f"safety check {c.name} failed: {c.message}" for c in checks if not c.passed],
-        risk_events=recorder.risk_events,
+
+
+def run_trade_backtest(
+    config: AppConfig,
+    trades: Sequence[Trade],
+    *,
+    candle_s: int = 60,
+    store: Store | None = None,
+    exchange: SimulatedExchange | None = None,
+    checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
+    progress: Callable[[int], None] | None = None,
+    progress_every: int = 2048,
+    always_decide: bool = False,
+    sample_ms: int = TRADE_SAMPLE_MS,
+) -> BacktestResult:
+    """Run ``config`` over trade ticks, one decision per trade, and return the result.
+
+    Each trade first fills the resting orders it prints at or through (at their limit, as
+    maker), then the engine decides at its price. Candles of ``candle_s`` seconds are built
+    from the trades on the fly for the risk monitor and the ATR (see ``tick_replay``).
+    ``summary.events`` counts trades; the JSON report's ``data`` section says so.
+
+    Args:
+        config: The bot configuration (its ``backtest`` section sets up the venue).
+        trades: Trades of ``config.symbol`` in time order (e.g. ``load_trades(...).trades``).
+        candle_s: Length of the candles built from the trades, seconds (at least 1).
+        store: Where the engine checkpoints (default: in memory).
+        exchange: A venue to continue on (default: a fresh one from ``config``).
+        checkpoint: When the engine saves its state.
+        progress: Called with the number of trades done, every ``progress_every``.
+        progress_every: Trades between progress calls.
+        always_decide: Decide on every trade instead of skipping provably unchanged
+            decisions (for tests that prove the skipping exact).
+        sample_ms: Least trade time between two equity-curve points.
+
+    Raises:
+        ValueError: No trades, or ``candle_s`` below 1.
+    """
+    if not trades:
+        raise ValueError("expected at least one trade, found none")
+    if candle_s < 1:
+        raise ValueError(f"candle_s: expected at least 1 second, found {candle_s}")
+    run = _Run(config, exchange, trades[0].price)
+    engine = run.engine(store, checkpoint, always_decide, None)
+    started = time.perf_counter()
+    curve, track, bars = replay_trades(
+        engine,
+        run.exchange,
+        trades,
+        config,
+        candle_s,
+        progress,
+        progress_every,
+        run.initial,
+        run.initial_equity,
+        sample_ms,
     )
+    engine.stop()
+    elapsed = time.perf_counter() - started
+    return run.result(
+        engine,
+        curve,
+        track,
+        (trades[0].ts_ms, trades[-1].ts_ms, trades[-1].price),
+        len(trades),
+        elapsed,
+        {"kind": "trades", "candle_s": candle_s, "candles": bars, "equity_sample_ms": sample_ms},
+    )
+
+
+class _Run:
+    """What both loops share: the venue, its starting point, the engine and the result."""
+
+    def __init__(
+        self, config: AppConfig, exchange: SimulatedExchange | None, first_mark: Decimal
+    ) -> None:
+        self.config = config
+        self.exchange = exchange = exchange or simulated_exchange(config)
+        base, quote = exchange.base, exchange.quote
+        self.initial = {quote: exchange.total(quote), base: exchange.total(base)}
+        self.first_mark = first_mark
+        self.initial_equity = self.initial[quote] + self.initial[base] * first_mark
+        self.recorder = _Recorder()
+        bt = config.backtest
+        self.checks = safety_checks(
+            config,
+            exchange.balances(),
+            first_mark,
+            maker_fee=bt.maker_fee,
+            taker_fee=bt.taker_fee,
+            spot=bt.spot,
+        )
+
+    def engine(
+        self,
+        store: Store | None,
+        checkpoint: CheckpointPolicy,
+        always_decide: bool,
+        durable_url: str | None,
+    ) -> SimpleEngine:
+        """The engine that trades on the venue, reporting to the recorder."""
+        if durable_url is not None:
+            from market_maker.durable.engine import DurableEngine  # DBOS only when asked for
+
+            return DurableEngine(
+                self.config,
+                self.exchange,
+                database_url=durable_url,
+                observer=self.recorder,
+                always_decide=always_decide,
+            )
+        return SimpleEngine(
+            self.config,
+            self.exchange,
+            store if store is not None else MemoryStore(),
+            observer=self.recorder,
+            checkpoint=checkpoint,
+            always_decide=always_decide,
+        )
+
+    def result(
+        self,
+        engine: SimpleEngine,
+        curve: list[EquityPoint],
+        track: EquityTracker,
+        span: tuple[int, int, Decimal],
+        events: int,
+        elapsed: float,
+        data: dict[str, object],
+    ) -> BacktestResult:
+        """The result of the finished run; ``span`` is (first time, last time, last price)."""
+        config, exchange, initial, recorder = (
+            self.config,
+            self.exchange,
+            self.initial,
+            self.recorder,
+        )
+        start_ms, end_ms, mark = span
+        base, quote = exchange.base, exchange.quote
+        final = {quote: exchange.total(quote), base: exchange.total(base)}
+        final_equity = final[quote] + final[base] * mark
+        initial_equity = self.initial_equity
+        book = engine.state.book
+        # Unrealised PnL of the grid's positions, plus the revaluation of any base held at
+        # start.
+        unrealized = book.unrealized_pnl(mark) + initial[base] * (mark - self.first_mark)
+        summary = Summary(
+            symbol=config.symbol,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            initial_equity=initial_equity,
+            final_equity=final_equity,
+            realized_pnl=book.realized_pnl,
+            unrealized_pnl=unrealized,
+            fees_paid=book.fees_paid,
+            return_pct=(final_equity - initial_equity) / initial_equity * HUNDRED
+            if initial_equity
+            else ZERO,
+            max_drawdown_pct=track.max_drawdown * HUNDRED,
+            fills=len(recorder.fills),
+            orders_placed=engine.orders_placed,
+            orders_canceled=engine.orders_canceled,
+            max_inventory=track.max_inventory,
+            final_inventory=book.inventory,
+            volume_quote=recorder.volume_quote,
+            events=events,
+            elapsed_s=elapsed,
+            events_per_s=events / elapsed if elapsed > 0 else 0.0,
+        )
+        checks = self.checks
+        return BacktestResult(
+            extra={
+                "data": data,
+                "decisions": engine.decisions,
+                "safety_checks": [
+                    {"check": c.name, "passed": c.passed, "message": c.message} for c in checks
+                ],
+                "reconciliation": dict(sorted(engine.upkeep.corrections.items())),
+            },
+            summary=summary,
+            fills=recorder.fills,
+            equity_curve=curve,
+            initial_balances=initial,
+            final_balances=final,
+            config=config.model_dump(mode="json"),
+            warnings=[f"safety check {c.name} failed: {c.message}" for c in checks if not c.passed],
+            risk_events=recorder.risk_events,
+        )

@@ -25,7 +25,6 @@ from market_maker.cli.paper import paper_exchange
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import (
     ConfigError,
-    default_backtest_config_path,
     default_config_path,
     load_config,
 )
@@ -167,7 +166,8 @@ def backtest(
         typer.Option(
             "--config",
             "-c",
-            help="Configuration file; defaults to the packaged backtest example.",
+            help="Configuration file; defaults to the packaged backtest example (with "
+            "--trades: the packaged ticks example).",
             show_default=False,
         ),
     ] = None,
@@ -180,6 +180,37 @@ def backtest(
             show_default=False,
         ),
     ] = None,
+    trades: Annotated[
+        str | None,
+        typer.Option(
+            "--trades",
+            "-t",
+            metavar="<path>",
+            help="Trade ticks (.csv, .csv.gz) instead of candles: one decision per trade. "
+            "`sample` = the bundled 11 minutes of BTC/USDT spot trades.",
+            show_default=False,
+        ),
+    ] = None,
+    candles: Annotated[
+        int | None,
+        typer.Option(
+            "--candles",
+            metavar="<seconds>",
+            help="With --trades: length of the candles built from the trades for the risk "
+            "monitor and the ATR (default 60).",
+            show_default=False,
+        ),
+    ] = None,
+    refine: Annotated[
+        int,
+        typer.Option(
+            "--refine",
+            metavar="<pieces>",
+            help="Walk each candle as this many shorter candles along its path (open, "
+            "low/high, high/low, close), deciding at each, as live prices arrive; the risk "
+            "monitor and ATR still get the whole candles. 1 = off.",
+        ),
+    ] = 1,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.", show_default=False)
     ] = None,
@@ -193,18 +224,21 @@ def backtest(
         bool, typer.Option("--allow-gaps", help="Accept missing candles.")
     ] = False,
 ) -> None:
-    """Backtest a grid on historical candles and report PnL, fees, drawdown and fills."""
-    app_config = load_config(config if config is not None else default_backtest_config_path())
-    from market_maker.cli.backtest import run_backtest_command
+    """Backtest a grid on historical candles or trade ticks; report PnL, fees, drawdown, fills.
 
+    A report path that is an input, another report or not writable fails at once (exit 2).
+    """
+    from market_maker.cli.backtest import backtest_paths, run_backtest_command
+
+    paths = backtest_paths(config, data, trades, candles, json_path, html_path)
+    app_config = load_config(paths.config)
     run_backtest_command(
         app_config,
-        data,
-        json_path=json_path,
-        html_path=html_path,
+        paths,
         skip_bad_rows=skip_bad_rows,
         allow_gaps=allow_gaps,
         console=Console(),
+        refine=refine,
     )
 
 

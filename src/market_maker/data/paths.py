@@ -53,8 +53,13 @@ def refine(candles: Sequence[Candle], factor: int, tick: Decimal) -> list[Candle
         raise ValueError(f"tick: expected a positive tick size, found {tick}")
     out: list[Candle] = []
     for candle in candles:
-        out.extend(_split(candle, factor, tick))
+        out.extend(split_candle(candle, factor, tick))
     return out
+
+
+def split_candle(candle: Candle, factor: int, tick: Decimal) -> list[Candle]:
+    """One candle as ``factor`` candles along its path (see ``refine``); the last closes it."""
+    return list(_split(candle, factor, tick))
 
 
 def _split(candle: Candle, factor: int, tick: Decimal) -> Iterator[Candle]:

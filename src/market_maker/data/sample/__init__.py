@@ -1,8 +1,12 @@
-"""A small real dataset that ships with the package, for the demo, docs and tests.
+"""Small real datasets that ship with the package, for the demo, docs and tests.
 
-Three days of one-minute Binance USDT-M perpetual BTCUSDT candles (2025-05-14 → 05-16 UTC,
-4,320 rows) in which the price moves sideways, so a grid trades. MIT licensed; see
-``NOTICE.md`` beside this file for the source, the rows taken and the license text.
+- Candles: three days of one-minute Binance USDT-M perpetual BTCUSDT candles (2025-05-14 →
+  05-16 UTC, 4,320 rows) in which the price moves sideways, so a grid trades.
+- Trades: every Binance spot BTCUSDT trade over about 11 minutes (2024-08-08 23:54:15 →
+  08-09 00:05:05 UTC, 19,904 trades), for backtests on trade ticks.
+
+Both are MIT licensed; see ``NOTICE.md`` beside this file for the sources, the rows taken and
+the license texts.
 """
 
 from importlib.resources import files
@@ -11,10 +15,26 @@ from pathlib import Path
 from market_maker.domain.errors import MarketMakerError
 
 SAMPLE_SYMBOL = "BTC/USDT:USDT"
-"""The unified (ccxt) symbol of the sample: the BTC/USDT perpetual settled in USDT."""
+"""The unified (ccxt) symbol of the candle sample: the BTC/USDT perpetual settled in USDT."""
 
 SAMPLE_FILE = "btcusdt_perp_1m_sample.csv"
-"""The sample's file name inside this package."""
+"""The candle sample's file name inside this package."""
+
+SAMPLE_TRADES_SYMBOL = "BTC/USDT"
+"""The unified symbol of the trade sample: BTC/USDT spot."""
+
+SAMPLE_TRADES_FILE = "btcusdt_spot_trades_sample.csv.gz"
+"""The trade sample's file name inside this package (Binance trade-stream layout, gzipped)."""
+
+
+def _bundled(name: str) -> Path:
+    resource = files(__name__) / name
+    if not isinstance(resource, Path) or not resource.is_file():
+        raise MarketMakerError(
+            f"the bundled sample {name} was not found as a file at {resource}: "
+            "reinstall market-maker from its wheel or source tree"
+        )
+    return resource
 
 
 def sample_candles_path() -> Path:
@@ -24,10 +44,13 @@ def sample_candles_path() -> Path:
         MarketMakerError: The package is not installed as plain files (a zipped install),
             so the sample has no path of its own.
     """
-    resource = files(__name__) / SAMPLE_FILE
-    if not isinstance(resource, Path) or not resource.is_file():
-        raise MarketMakerError(
-            f"the bundled sample {SAMPLE_FILE} was not found as a file at {resource}: "
-            "reinstall market-maker from its wheel or source tree"
-        )
-    return resource
+    return _bundled(SAMPLE_FILE)
+
+
+def sample_trades_path() -> Path:
+    """Return the filesystem path of the bundled sample of trade ticks (``.csv.gz``).
+
+    Raises:
+        MarketMakerError: As ``sample_candles_path``.
+    """
+    return _bundled(SAMPLE_TRADES_FILE)

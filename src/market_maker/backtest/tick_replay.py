@@ -1,0 +1,141 @@
+"""The backtest's trade-tick loop: one decision per trade, candles built on the fly.
+
+The tick counterpart of ``replay.py`` and, like it, compiled by ``scripts/build_compiled.py``;
+the engine and the venue are typed by protocols (what the loop uses of them), so that a
+wrapped engine or venue passes the compiled code's checks. Per trade, in this order:
+
+1. the venue fills the resting orders the trade prints at or through (``on_trade``), and
+   the engine books the reports;
+2. when the trade opens a new bar of ``candle_s`` seconds, the finished bar goes to
+   ``engine.on_candle`` (risk monitor, ATR); bars exist only for intervals with trades,
+   exactly as ``market_maker.data.trades.trades_to_candles`` builds them, and the last bar
+   is handed over after the last trade;
+3. the engine decides at the trade's price (``on_price_update``; its band skip makes the
+   many unchanged decisions cheap).
+
+Equity is marked at every trade (drawdown and inventory extremes are exact), but the curve
+keeps a point only every ``equity_sample_every`` trades **and** at least ``sample_ms`` of
+trade time after the previous point, plus the first and the last trade: a busy market
+prints hundreds of trades a second, and a report of one point per trade would be mostly
+noise.
+"""
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from market_maker.backtest.replay import EquityTracker, ReplayVenue
+from market_maker.backtest.result import EquityPoint
+from market_maker.config.app import AppConfig
+from market_maker.data.trades import Trade
+from market_maker.domain.decimals import ZERO
+from market_maker.domain.market import Candle, PriceUpdate
+from market_maker.domain.orders import OrderUpdate
+from market_maker.state.model import GridState
+
+TRADE_SAMPLE_MS = 1000
+"""Least trade time between two equity-curve points of a tick backtest, milliseconds."""
+
+
+class TickEngine(Protocol):
+    """What the tick loop needs of the engine (the Simple engine, or a wrapper of it)."""
+
+    state: GridState
+
+    def start(self) -> None:
+        """Load (or create) the state and get ready to trade."""
+
+    def on_order_update(self, update: OrderUpdate) -> None:
+        """Book an exchange report."""
+
+    def on_candle(self, candle: Candle) -> None:
+        """A candle closed (risk monitor, ATR)."""
+
+    def on_price_update(self, update: PriceUpdate) -> None:
+        """Decide at a new price."""
+
+
+class TradeVenue(ReplayVenue, Protocol):
+    """What the tick loop needs of the simulated exchange."""
+
+    def on_trade(self, ts_ms: int, price: Decimal, qty: Decimal) -> list[OrderUpdate]:
+        """Fill the resting orders one trade reaches; the reports, in order."""
+
+
+def replay_trades(
+    engine: TickEngine,
+    exchange: TradeVenue,
+    trades: Sequence[Trade],
+    config: AppConfig,
+    candle_s: int,
+    progress: Callable[[int], None] | None,
+    progress_every: int,
+    initial: dict[str, Decimal],
+    initial_equity: Decimal,
+    sample_ms: int = TRADE_SAMPLE_MS,
+) -> tuple[list[EquityPoint], EquityTracker, int]:
+    """Start the engine and feed it every trade.
+
+    Returns:
+        The equity curve, the tracker (drawdown, inventory) and the number of candles the
+        engine received.
+    """
+    if candle_s < 1:
+        raise ValueError(f"candle_s: expected at least 1 second, found {candle_s}")
+    engine.start()
+    symbol = config.symbol
+    sample_every = config.backtest.equity_sample_every
+    interval_ms = candle_s * 1000
+    curve: list[EquityPoint] = []
+    on_order_update, on_candle, on_price = (
+        engine.on_order_update,
+        engine.on_candle,
+        engine.on_price_update,
+    )
+    on_trade = exchange.on_trade
+    track = EquityTracker(exchange, initial, initial_equity)
+    last = len(trades) - 1
+    bars = 0
+    bar_open = 0
+    have_bar = False
+    open_ = high = low = close = volume = ZERO
+    next_sample_ms = 0
+    for i, trade in enumerate(trades):
+        ts, price, qty = trade.ts_ms, trade.price, trade.qty
+        reports = on_trade(ts, price, qty)
+        if reports:
+            for report in reports:
+                on_order_update(report)
+        opens = ts - ts % interval_ms
+        if have_bar and opens == bar_open:
+            if price > high:
+                high = price
+            elif price < low:
+                low = price
+            close = price
+            volume += qty
+        else:
+            if have_bar:
+                on_candle(Candle(symbol, bar_open, candle_s, open_, high, low, close, volume))
+                bars += 1
+            have_bar = True
+            bar_open = opens
+            open_ = high = low = close = price
+            volume = qty
+        on_price(PriceUpdate(symbol, price, ts))
+        equity = track.mark(price)
+        if (i % sample_every == 0 and (i == 0 or ts >= next_sample_ms)) or i == last:
+            next_sample_ms = ts + sample_ms
+            state = engine.state
+            curve.append(
+                EquityPoint(ts, price, equity, track.inventory, state.center_price, state.interval)
+            )
+        if progress is not None and i % progress_every == 0:
+            progress(i)
+    if have_bar:  # the data ends: the last bar is as complete as it will get
+        on_candle(Candle(symbol, bar_open, candle_s, open_, high, low, close, volume))
+        bars += 1
+    return curve, track, bars
+
+
+__all__ = ["TRADE_SAMPLE_MS", "TickEngine", "TradeVenue", "replay_trades"]
