@@ -101,10 +101,11 @@ def test_band_is_a_real_interval_around_a_quiet_grid() -> None:
     d = decide(
         price=Decimal("100020"), book=book, config=config, instrument=INST, risk=RiskState.NORMAL
     )
-    # anchor = first price: center 100020, cell (99970, 100070). The first buy is the highest
-    # level at least the buffer (10) below the price, 99920, until the price reaches 100030,
-    # where the level 100020 leaves room for the buffer and a buy goes there.
-    assert d.target.stable_low == Decimal("99970") and d.target.stable_high == Decimal("100030")
+    # anchor = first price. The first buy is the highest level at least the buffer (10) below
+    # the price, 99920, for every price from 99930 until the price reaches 100030, where the
+    # level 100020 leaves room for the buffer and a buy goes there.
+    assert d.target.stable_low == Decimal("99930") and d.target.stable_high == Decimal("100030")
+    assert d.target.center == Decimal("100020")
     assert d.target.openings[0].price == Decimal("99920")
     assert d.target.is_stable_at(Decimal("100029.99"))
     assert not d.target.is_stable_at(Decimal("100030"))

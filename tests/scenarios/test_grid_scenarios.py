@@ -307,7 +307,7 @@ TRAILING = [
     # is the highest level at least the buffer (10) below the price (102550.50).
     case("long-trails-up-25-levels", LONG,
          path("100037.50", *(str(D("100037.50") + 100 * i + 13) for i in range(1, 26))),
-         [bo("102537.50"), bo("102437.50"), bo("102337.50")], center="102537.50"),
+         [bo("102537.50"), bo("102437.50"), bo("102337.50")], center="102637.50"),
     # 25 levels down one level per step: each step fills the next buy, every filled slot
     # keeps its position and its close one interval above, far outside the window.
     case("long-trails-down-25-levels-filling", LONG,
@@ -318,7 +318,7 @@ TRAILING = [
          inventory="0.25", center="97500"),
     case("short-trails-down-25-levels", SHORT,
          path("100000", *(str(100000 - 100 * i - 13) for i in range(1, 26))),
-         [so("97500"), so("97600"), so("97700")], center="97500"),
+         [so("97500"), so("97600"), so("97700")], center="97400"),
     # A jump up through the whole window: the three shorts keep their closing buys.
     case("short-jumps-up-25-levels-and-holds", SHORT, path("100000", "102540"),
          [so("102600"), so("102700"), so("102800"),
@@ -384,7 +384,7 @@ SAFETY = [
     case("safety-buffer-0.1-keeps-near-sell", {**NEUTRAL, "safety_buffer": D("0.1")},
          path("100000", "99945"),
          [bo("99900"), bo("99800"), bo("99700"), so("100000"), so("100100"), so("100200")],
-         center="99900"),
+         center="100000"),
     # Buffer 60: no sell on 100000 (55 away); new buys start at 99800 (99900 is 45 away),
     # but the buy resting on 99900 stays: an order is never cancelled for the price coming
     # close to it.

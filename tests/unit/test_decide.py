@@ -45,4 +45,5 @@ def test_first_decision_anchors_on_the_tick_and_reports_no_center_move() -> None
         anchor=first.anchor,
         previous_center=first.target.center,
     )
-    assert second.center_moved and second.target.center == Decimal("100200.00")
+    # The center is the level above the buy window's first level (100200: at least 10 below).
+    assert second.center_moved and second.target.center == Decimal("100300.00")

@@ -51,9 +51,21 @@ class GridConfig(BaseModel):
         description="ATR at which the interval equals base_interval (quote currency); "
         "none = the first complete ATR measured.",
     )
-    buy_window: int = Field(10, ge=0, le=500, description="Number of buy levels below the center.")
+    buy_window: int = Field(
+        10,
+        ge=0,
+        le=500,
+        description="Number of lattice levels below the price (at least the safety buffer "
+        "away) that get new buys; a resting buy stays until it fills or the price rises "
+        "more than this many levels away from it.",
+    )
     sell_window: int = Field(
-        10, ge=0, le=500, description="Number of sell levels above the center."
+        10,
+        ge=0,
+        le=500,
+        description="Number of lattice levels above the price (at least the safety buffer "
+        "away) that get new sells; a resting sell stays until it fills or the price falls "
+        "more than this many levels away from it.",
     )
     order_qty: Decimal | None = Field(
         None, gt=0, description="Fixed order size per level, in base currency."
@@ -85,8 +97,9 @@ class GridConfig(BaseModel):
         Decimal("0.1"),
         ge=0,
         lt=1,
-        description="Minimum distance of an opening order from the price, as a fraction of "
-        "the interval.",
+        description="Minimum distance of a new opening order from the price, as a fraction of "
+        "the interval (at least one tick); an order already resting stays however close the "
+        "price comes.",
     )
     requote_tolerance: Decimal = Field(
         Decimal("0.25"),
@@ -100,7 +113,7 @@ class GridConfig(BaseModel):
         3,
         ge=1,
         description="Consecutive post-only rejects after which a slot waits for the grid "
-        "center to move before trying again.",
+        "center (the placing window) to move before trying again.",
     )
     halted_closing_orders: HaltedClosingPolicy = Field(
         HaltedClosingPolicy.KEEP,

@@ -42,6 +42,7 @@ from market_maker.strategy.target import (
     ClosePlacement,
     Frame,
     TargetOrder,
+    WindowLevel,
     close_band,
     closes_enabled,
     closes_reduce_only,
@@ -61,6 +62,9 @@ _AFTER_ALL = Decimal("Infinity")
 
 _SIDES = (Side.BUY, Side.SELL)
 
+_MEMO_BOUND = 4096
+"""Resting prices the planner remembers the lattice level of before it starts afresh."""
+
 
 class Planner:
     """Decides like ``market_maker.strategy.decide.decide`` for one book, incrementally.
@@ -75,6 +79,13 @@ class Planner:
         self._book: SlotBook | None = None
         self._key: tuple[object, ...] | None = None
         self._reduce_only = closes_reduce_only(config)
+        # The lattice level of each resting opening price, per side, for one lattice, gap
+        # and sizing (``_memo_key``); cleared when the key changes or it grows past a bound.
+        self._memo: dict[Side, dict[Decimal, tuple[int, WindowLevel | None]]] = {
+            Side.BUY: {},
+            Side.SELL: {},
+        }
+        self._memo_key: tuple[object, ...] | None = None
         self._clear()
 
     def _clear(self) -> None:
@@ -200,6 +211,12 @@ class Planner:
                 short_exposure += order.remaining_qty
             if level not in position:
                 resting[order.side].append(order)
+        key = (frame.lattice, frame.gap, atr if self.config.volatility_size_k else None)
+        memo = self._memo
+        if key != self._memo_key or len(memo[Side.BUY]) + len(memo[Side.SELL]) > _MEMO_BOUND:
+            self._memo_key = key
+            memo[Side.BUY].clear()
+            memo[Side.SELL].clear()
         for side in sides:
             is_buy = side is Side.BUY
             openings.append(
@@ -214,6 +231,7 @@ class Planner:
                     self.instrument,
                     atr,
                     band,
+                    memo[side],
                 )
             )
         return openings

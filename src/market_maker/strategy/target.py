@@ -393,16 +393,22 @@ def window_start(
     return k
 
 
-def _window_band(lattice: Lattice, side: Side, start: int, frame: "Frame", band: Band) -> None:
+def _window_band(
+    lattice: Lattice,
+    side: Side,
+    start: int,
+    price: Decimal,
+    skewed: Decimal,
+    gap: Decimal,
+    band: Band,
+) -> None:
     """Narrow ``band`` to the prices that keep ``start`` as the side's first window level."""
-    buffer = frame.gap
-    if side is Side.BUY:  # skewed - buffer in [level(start), level(start + 1))
-        low = _level(lattice, start) + buffer
-        high = _level(lattice, start + 1) + buffer
-    else:  # skewed + buffer in (level(start - 1), level(start)]
-        low = _level(lattice, start - 1) - buffer
-        high = _level(lattice, start) - buffer
-    price, skewed = frame.price, frame.skewed
+    if side is Side.BUY:  # skewed - gap in [level(start), level(start + 1))
+        low = _level(lattice, start) + gap
+        high = _level(lattice, start + 1) + gap
+    else:  # skewed + gap in (level(start - 1), level(start)]
+        low = _level(lattice, start - 1) - gap
+        high = _level(lattice, start) - gap
     if skewed != price:  # back from skewed price to price: price = skewed / factor
         factor = skewed / price
         low, high = low / factor, high / factor
@@ -424,6 +430,7 @@ def opening_orders(
     instrument: Instrument,
     atr: Decimal | None,
     band: Band,
+    memo: dict[Decimal, tuple[int, WindowLevel | None]] | None = None,
 ) -> list[TargetOrder]:
     """Opening orders of one side, nearest first: the window's new levels and the kept ones.
 
@@ -451,6 +458,8 @@ def opening_orders(
         instrument: Tick, step and minimums.
         atr: Current ATR, for volatility-scaled sizes.
         band: Narrowed to the prices where the result stays the same.
+        memo: The lattice level of each resting price seen before, for this side, lattice,
+            gap and sizing (the caller clears it when one of them changes); None = none.
     """
     window = config.buy_window if side is Side.BUY else config.sell_window
     if not window:
@@ -459,11 +468,11 @@ def opening_orders(
     start = window_start(lattice, side, frame.skewed, frame.gap, frame.center_index)
     if start is None:
         return []
-    _window_band(lattice, side, start, frame, band)
+    _window_band(lattice, side, start, frame.price, frame.skewed, frame.gap, band)
     sizing = (config, atr if config.volatility_size_k else None)
     levels = window_levels(lattice, instrument, side, start, window, frame.gap, sizing)
     far = start + (1 - window if side is Side.BUY else window - 1)
-    kept = _kept(resting, side, far, frame, instrument, sizing, config.requote_tolerance)
+    kept = _kept(resting, side, far, frame, instrument, sizing, config.requote_tolerance, memo)
     placing = _placing(levels, kept, side, frame.price, slots, config, band)
 
     max_inventory = config.max_inventory
@@ -501,6 +510,7 @@ def _kept(
     instrument: Instrument,
     sizing: tuple[GridConfig, Decimal | None],
     requote_tolerance: Decimal,
+    memo: dict[Decimal, tuple[int, WindowLevel | None]] | None,
 ) -> dict[int, tuple[TargetOrder, Decimal]]:
     """The resting orders the keep rule keeps: lattice index -> (target, resting quantity).
 
@@ -512,11 +522,17 @@ def _kept(
     tolerance = requote_tolerance * frame.step
     kept: dict[int, tuple[TargetOrder, Decimal]] = {}
     for order in resting:
-        k = _nearest(lattice, order.price)
+        price = order.price
+        hit = memo.get(price) if memo is not None else None
+        if hit is None:
+            k = _nearest(lattice, price)
+            hit = k, lattice_order(lattice, instrument, side, k, frame.gap, sizing)
+            if memo is not None:
+                memo[price] = hit
+        k, wl = hit
         if (k < far) if is_buy else (k > far):
             continue  # the price moved away from it by more than the window
-        wl = lattice_order(lattice, instrument, side, k, frame.gap, sizing)
-        if wl is None or wl.order is None or abs(order.price - wl.price) > tolerance:
+        if wl is None or wl.order is None or abs(price - wl.price) > tolerance:
             continue
         if k not in kept:
             kept[k] = (wl.order, order.remaining_qty)
@@ -601,16 +617,40 @@ def frame_at(
     config: GridConfig,
     instrument: Instrument,
 ) -> tuple[Frame, Band]:
-    """The frame at ``price`` and the band of prices that keep its center."""
+    """The frame at ``price`` and the band of prices that keep its center (and step).
+
+    The center is the level next to the first opening level of the grid's main side: one
+    above the buy window's first level (one below the sell window's for a short grid). It
+    moves exactly when that window does. With geometric spacing the step (and so the
+    buffer) is taken at the level nearest the skewed price, so the band also keeps that
+    level; with arithmetic spacing the step is the interval everywhere.
+    """
     lattice = _lattice(anchor, interval, config.spacing)
     skewed = skewed_price(price, inventory, config)
-    center_index = lattice.nearest_index(skewed)
-    center = _cell(lattice, center_index)[0]
-    step = lattice.step(center)
+    nearest = lattice.nearest_index(skewed)
+    if lattice.spacing is Spacing.ARITHMETIC:
+        step = interval
+        band = Band(_NO_LOW, _NO_HIGH)
+    else:
+        step = lattice.step(_cell(lattice, nearest)[0])
+        band = _center_band(lattice, nearest, price, skewed)
     buffer = config.safety_buffer * step
     gap = max(buffer, instrument.tick_size)
-    band = _center_band(lattice, center_index, price, skewed)
-    return Frame(price, skewed, lattice, center_index, center, step, buffer, gap), band
+    side = Side.SELL if config.mode is GridMode.SHORT else Side.BUY
+    start = window_start(lattice, side, skewed, gap, nearest)
+    if start is None:  # no level below the price: a degenerate grid, decided every time
+        center_index = nearest
+        band.pin()
+    else:
+        center_index = start + 1 if side is Side.BUY else start - 1
+        _window_band(lattice, side, start, price, skewed, gap, band)
+    center = _level(lattice, center_index)
+    frame = Frame(price, skewed, lattice, center_index, center, step, buffer, gap)
+    return frame, band
+
+
+_NO_LOW = Decimal("-Infinity")
+_NO_HIGH = Decimal("Infinity")
 
 
 def closes_reduce_only(config: GridConfig) -> bool:
