@@ -18,9 +18,11 @@ def balances(usdt: str) -> dict[str, Balance]:
     return {"USDT": Balance("USDT", Decimal(usdt), zero), "BTC": Balance("BTC", zero, zero)}
 
 
-def test_planned_openings_are_the_window_within_the_exposure_cap() -> None:
+def test_planned_openings_are_the_window_and_a_kept_level_within_the_exposure_cap() -> None:
+    # The window starts 50 below the price (the first level at least the buffer below); a
+    # buy resting on the level at the price would be kept as the price came close to it.
     orders = planned_openings(CONFIG, PRICE)
-    assert [o.price for o in orders] == [PRICE - 50 * i for i in range(1, 11)]
+    assert [o.price for o in orders] == [PRICE - 50 * i for i in range(0, 11)]
     assert {o.qty for o in orders} == {Decimal("0.002")}
 
 

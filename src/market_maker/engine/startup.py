@@ -25,10 +25,12 @@ from market_maker.strategy.target import frame_at, opening_sides, window_levels,
 
 
 def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
-    """The opening orders the grid would rest at ``price`` with no position, nearest first.
+    """The opening orders the grid may rest around ``price`` with no position, nearest first.
 
-    Per side, levels are taken until the exposure cap (``max_inventory``) would be passed,
-    as the strategy does.
+    Per side: the placing window plus the level next to it on the price's side, where a
+    resting order stays when the price comes within the safety buffer of it (the keep
+    rule), so at most ``window + 1`` levels; taken until the exposure cap
+    (``max_inventory``) would be passed, as the strategy does.
     """
     grid, instrument = config.grid, config.to_instrument()
     anchor = instrument.round_price_nearest(price)
@@ -40,8 +42,11 @@ def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
         start = window_start(frame.lattice, side, frame.skewed, frame.buffer, frame.center_index)
         if start is None:
             continue
+        if not window:
+            continue
+        nearer = start + 1 if side is Side.BUY else start - 1
         levels = window_levels(
-            frame.lattice, instrument, side, start, window, frame.buffer, (grid, None)
+            frame.lattice, instrument, side, nearer, window + 1, frame.gap, (grid, None)
         )
         for level in levels:
             if level.order is None:
