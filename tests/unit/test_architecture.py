@@ -63,3 +63,81 @@ def _is_stdlib(name: str) -> bool:
     import sys
 
     return name in sys.stdlib_module_names
+
+
+# -- the shell: third-party boundaries ------------------------------------------------------
+
+SHELL_RULES: dict[str, tuple[str, ...]] = {
+    # module (top-level import name) -> the only package prefixes that may import it
+    "dbos": ("durable",),  # DBOS stays inside the durable engine
+    "ccxt": ("exchanges.ccxt",),  # ccxt stays inside its exchange adapter
+    "prometheus_client": ("ops",),  # metrics stay inside the operations package
+}
+NEVER_IMPORTS: dict[str, tuple[str, ...]] = {
+    # package prefix -> market_maker packages it must not import
+    "engine": ("durable",),  # the engine never knows how it is made durable
+}
+FORBIDDEN_EVERYWHERE = ("tests", "support", "conftest")  # nothing imports the test suite
+
+
+def shell_violations(root: Path) -> list[str]:
+    """Every broken shell rule in the package at ``root``, as ``file: what``."""
+    found: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == "pb":  # generated protobuf code
+            continue
+        dotted = ".".join(rel.with_suffix("").parts)
+        for name in _imports(path):  # lazy imports inside functions included
+            top = name.split(".")[0]
+            allowed = SHELL_RULES.get(top)
+            if allowed is not None and not any(
+                dotted == p or dotted.startswith(p + ".") for p in allowed
+            ):
+                found.append(f"{rel}: imports {name} (only {', '.join(allowed)} may)")
+            if top in FORBIDDEN_EVERYWHERE:
+                found.append(f"{rel}: imports the test suite ({name})")
+            if top == "market_maker" and "." in name:
+                inner = name.split(".")[1]
+                for package, banned in NEVER_IMPORTS.items():
+                    if (dotted == package or dotted.startswith(package + ".")) and inner in banned:
+                        found.append(f"{rel}: imports {name} ({package} never imports {inner})")
+    return found
+
+
+def test_the_shell_keeps_its_third_party_boundaries() -> None:
+    assert shell_violations(ROOT) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "source", "expected"),
+    [
+        ("engine/bad.py", "import dbos\n", "imports dbos"),
+        ("cli/bad.py", "def f():\n    from dbos import DBOS\n", "imports dbos"),
+        ("exchanges/bad.py", "import ccxt\n", "imports ccxt"),
+        ("live/bad.py", "from prometheus_client import Counter\n", "imports prometheus_client"),
+        ("engine/bad.py", "from market_maker.durable import engine\n", "engine never imports"),
+        ("backtest/bad.py", "from support.driver import execute\n", "the test suite"),
+    ],
+)
+def test_a_broken_shell_rule_is_caught(
+    tmp_path: Path, where: str, source: str, expected: str
+) -> None:
+    """The checker on a copy of the package with one rule broken reports exactly that file."""
+    import shutil
+
+    copy = tmp_path / "market_maker"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    (copy / where).write_text(source)
+    found = shell_violations(copy)
+    assert len(found) == 1 and found[0].startswith(where) and expected in found[0], found
+
+
+def test_allowed_imports_are_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "durable").mkdir()
+    (tmp_path / "durable" / "x.py").write_text("from dbos import DBOS\n")
+    (tmp_path / "exchanges" / "ccxt").mkdir(parents=True)
+    (tmp_path / "exchanges" / "ccxt" / "adapter.py").write_text("import ccxt\n")
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "metrics.py").write_text("import prometheus_client\n")
+    assert shell_violations(tmp_path) == []

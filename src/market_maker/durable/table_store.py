@@ -21,7 +21,6 @@ class TableStore:
         self.engine = engine
         self.bot_id = bot_id
         self.symbol = symbol
-        self.pending_fills: list[BookedFill] = []  # booked, not yet written as rows
 
     def load(self) -> GridState | None:
         """The stored state (checksum verified), or None for a new bot."""
@@ -29,10 +28,12 @@ class TableStore:
             return repository.load(conn, self.bot_id, self.symbol)
 
     def save(self, state: GridState) -> None:
-        """Write ``state`` and every row it changed since the last save, atomically."""
+        """Write ``state`` and every row it changed since the last save, atomically.
+
+        Fill rows are written by the workflows that book them, never here.
+        """
         with self.engine.begin() as conn:
-            write(conn, state, self.pending_fills)
-        self.pending_fills.clear()
+            write(conn, state, [])
 
     def close(self) -> None:
         """The engine's connections belong to its owner; nothing to close here."""

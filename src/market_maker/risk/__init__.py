@@ -14,7 +14,7 @@ from market_maker.risk.checks import (
     raise_on_failure,
     run_safety_checks,
 )
-from market_maker.risk.cleaner import HaltPlan, OrderCancel, clean_orders, halt_plan
+from market_maker.risk.cleaner import OrderCancel, clean_orders
 from market_maker.risk.config import (
     Aggregation,
     CircuitBreakerConfig,
@@ -51,7 +51,6 @@ __all__ = [
     "CorrectPosition",
     "Correction",
     "Halt",
-    "HaltPlan",
     "OrderCancel",
     "OrderCleanerConfig",
     "PlannedOrder",
@@ -71,7 +70,6 @@ __all__ = [
     "UnknownOrderPolicy",
     "clean_orders",
     "combine_states",
-    "halt_plan",
     "raise_on_failure",
     "reconcile",
     "run_safety_checks",

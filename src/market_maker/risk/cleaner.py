@@ -1,6 +1,8 @@
-"""Order cleaner and halt plan: which resting orders to cancel, decided from the book's view.
+"""Order cleaner: which resting orders to cancel, decided from the book's view.
 
-Both read the slot book only; neither sends anything. Which orders they may select
+It reads the slot book only and sends nothing. (What HALTED cancels is the strategy's
+business: its target holds no opening orders then, and closes per
+``halted_closing_orders``.) Which orders it may select
 ("cancellable by the risk layer") is defined once, in ``is_cancellable``:
 
 * the slot is ``LOCKED`` (the exchange acknowledged the order; a ``PENDING`` slot's outcome
@@ -21,8 +23,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from market_maker.domain.decimals import ZERO
-from market_maker.domain.enums import HaltedClosingPolicy, OrderRole, OrderStatus, SlotStatus
+from market_maker.domain.enums import OrderRole, OrderStatus, SlotStatus
 from market_maker.domain.orders import CancelOrderRequest
 from market_maker.risk.config import OrderCleanerConfig
 from market_maker.slots.model import OrderRecord, Slot
@@ -117,55 +118,6 @@ def clean_orders(
             )
             out.append(_cancel(order, reason))
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class HaltPlan:
-    """What to do with resting orders and positions when the breaker trips.
-
-    Attributes:
-        cancels: Orders to cancel now.
-        flatten_qty: Signed base quantity to trade at market (``+`` buy, ``-`` sell) once the
-            cancels are confirmed; zero unless the policy is ``FLATTEN``.
-        unresolved_levels: Slots whose order outcome is unknown (``PENDING``) or whose fills
-            are in flight; run the plan again once they are resolved.
-    """
-
-    cancels: tuple[OrderCancel, ...]
-    flatten_qty: Decimal
-    unresolved_levels: tuple[Decimal, ...]
-
-
-def halt_plan(
-    slots: Mapping[Decimal, Slot],
-    policy: HaltedClosingPolicy,
-    in_flight: Collection[str] = (),
-) -> HaltPlan:
-    """Orders to cancel while ``HALTED``: every opening order, and closing ones per ``policy``.
-
-    ``KEEP`` leaves closing orders resting; ``CANCEL`` cancels them and keeps the position;
-    ``FLATTEN`` cancels them and returns the position to close at market. The market order
-    must wait until the closing cancels are confirmed, or a closing order filling meanwhile
-    would overshoot the flat position; the engine re-runs the plan after the cancels.
-    """
-    cancels: list[OrderCancel] = []
-    unresolved: list[Decimal] = []
-    for level in sorted(slots):
-        slot = slots[level]
-        order = slot.active_order
-        if order is None or order.cancel_requested:
-            continue
-        if order.role is OrderRole.CLOSE and policy is HaltedClosingPolicy.KEEP:
-            continue
-        if is_cancellable(slot, in_flight):
-            reason = f"halted: {order.role.value.lower()} orders are cancelled ({policy.value})"
-            cancels.append(_cancel(order, reason))
-        else:
-            unresolved.append(level)
-    flatten = ZERO
-    if policy is HaltedClosingPolicy.FLATTEN:
-        flatten = -sum((s.position_qty for s in slots.values()), ZERO)
-    return HaltPlan(tuple(cancels), flatten, tuple(unresolved))
 
 
 def _cancel(order: OrderRecord, reason: str) -> OrderCancel:

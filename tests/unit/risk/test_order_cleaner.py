@@ -1,13 +1,12 @@
 """Order cleaner and halt plan: which resting orders the risk layer cancels."""
 
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from market_maker.domain.enums import HaltedClosingPolicy, OrderRole, OrderStatus, Side, SlotStatus
+from market_maker.domain.enums import OrderRole, OrderStatus, Side, SlotStatus
 from market_maker.domain.orders import CancelOrderRequest
-from market_maker.risk.cleaner import clean_orders, halt_plan, is_cancellable
+from market_maker.risk.cleaner import clean_orders, is_cancellable
 from market_maker.risk.config import OrderCleanerConfig
 from market_maker.slots.client_ids import make_client_order_id
 from market_maker.slots.model import OrderRecord, Slot
@@ -192,43 +191,3 @@ def test_cancel_decision_becomes_a_cancel_request() -> None:
     )
     request = out[0].to_request(SYMBOL)
     assert request == CancelOrderRequest(SYMBOL, out[0].client_order_id, "x60")
-
-
-def halted_book() -> dict[Decimal, Slot]:
-    return book(
-        slot(95),
-        slot(90, side=Side.SELL, role=OrderRole.CLOSE, position="0.5", price=105),
-        slot(85, side=Side.SELL, role=OrderRole.CLOSE, position="1.5", price=100, generation=3),
-        slot(80, status=SlotStatus.PENDING, order_status=None, generation=4),
-        replace(
-            slot(75, status=SlotStatus.FREE, order_status=OrderStatus.FILLED), position_qty=D(2)
-        ),
-    )
-
-
-def test_halt_plan_keep_cancels_opening_orders_only() -> None:
-    plan = halt_plan(halted_book(), HaltedClosingPolicy.KEEP)
-    assert [c.level for c in plan.cancels] == [D(95)]
-    assert plan.flatten_qty == 0
-    assert plan.unresolved_levels == (D(80),)
-
-
-def test_halt_plan_cancel_cancels_closing_orders_and_keeps_the_position() -> None:
-    plan = halt_plan(halted_book(), HaltedClosingPolicy.CANCEL)
-    assert [c.level for c in plan.cancels] == [D(85), D(90), D(95)]
-    assert "close orders are cancelled (cancel)" in plan.cancels[0].reason
-    assert plan.flatten_qty == 0
-
-
-def test_halt_plan_flatten_sells_the_whole_position_at_market() -> None:
-    plan = halt_plan(halted_book(), HaltedClosingPolicy.FLATTEN)
-    assert len(plan.cancels) == 3
-    assert plan.flatten_qty == D(-4)
-
-
-def test_halt_plan_waits_for_fills_in_flight_and_skips_cancels_already_sent() -> None:
-    slots = halted_book()
-    slots[D(70)] = slot(70, cancel_requested=True)
-    plan = halt_plan(slots, HaltedClosingPolicy.KEEP, in_flight={cid(slots[D(95)])})
-    assert plan.cancels == ()
-    assert plan.unresolved_levels == (D(80), D(95))
