@@ -261,6 +261,33 @@ def test_retired_memory_is_bounded(ledger: OrderLedger) -> None:
     assert len(book.retired) == 3
 
 
+def test_retirements_nobody_takes_stay_bounded_and_lose_nothing_savable() -> None:
+    """A store that never calls take_unsaved (the Simple engine's) must not grow the book."""
+    book = SlotBook("t1", SYMBOL, retired_limit=3)
+    ids = []
+    for _ in range(200):
+        action = place(book)
+        ids.append(action.client_order_id)
+        book.resolve_absent(action.client_order_id)
+        assert len(book._unsaved_retired) <= 2 * book.retired_limit
+    _, retired = book.take_unsaved()
+    # Every id still savable (its record is kept) is reported; a few older ones may be too
+    # (a store skips an id whose record is gone).
+    assert set(book.retired) == set(ids[-3:]) <= set(retired)
+    assert len(retired) <= 2 * book.retired_limit
+
+
+def test_a_store_that_takes_retirements_gets_every_one() -> None:
+    book = SlotBook("t1", SYMBOL, retired_limit=3)
+    ids, taken = [], []
+    for _ in range(50):
+        action = place(book)
+        ids.append(action.client_order_id)
+        book.resolve_absent(action.client_order_id)
+        taken += book.take_unsaved()[1]
+    assert taken == ids  # each retired once its outcome was resolved
+
+
 def test_release_frees_a_stuck_slot(book: SlotBook, ledger: OrderLedger) -> None:
     action = place(book)
     assert action.place

@@ -9,9 +9,11 @@ them and folds their states into the one ``RiskState`` the strategy decides with
 * equity (only when a drawdown limit is set) and event time (cooldown) -> the breaker;
 * operator resets and reconciler halts.
 
-Every state change is a ``RiskEvent``, kept in order in ``events`` for reports and logs.
+Every state change is a ``RiskEvent``; the latest ``EVENTS_KEPT`` are kept in order in
+``events`` (the engine's observer receives every one, for reports and logs).
 """
 
+from collections import deque
 from decimal import Decimal
 
 from market_maker.domain.decimals import ZERO
@@ -24,6 +26,9 @@ from market_maker.risk.layer import RiskLayerSnapshot
 from market_maker.risk.monitor import RiskMonitor
 from market_maker.slots.book import BookedFill
 
+EVENTS_KEPT = 1024
+"""Risk events a gate remembers (a bot runs for months; its observer gets them all)."""
+
 
 class RiskGate:
     """Runs the monitor and the breaker for one bot on one symbol."""
@@ -32,7 +37,7 @@ class RiskGate:
         self.config = config
         self.monitor = RiskMonitor(config.monitor, [symbol])
         self.breaker = CircuitBreaker(config.breaker)
-        self.events: list[RiskEvent] = []
+        self.events: deque[RiskEvent] = deque(maxlen=EVENTS_KEPT)
         self._trip_pnl: dict[Decimal, Decimal] = {}  # open round trips: net PnL so far
         breaker = config.breaker
         self.watches_equity = breaker.enabled and (

@@ -391,7 +391,7 @@ class SlotBook:
             slot = _evolve(slot, slot.status, record)
         else:
             self.retired[cid] = record
-            self._unsaved_retired.append(cid)
+            self._note_retired(cid)
             orphan = not update.status.is_terminal and record.reject_reason == "absent on lookup"
         self._put(slot)
         return UpdateResult(fills=fills, event=event, level=record.level, orphan=orphan)
@@ -471,11 +471,24 @@ class SlotBook:
             self._held[slot.order.client_order_id] = slot.level
 
     def _retire(self, record: OrderRecord) -> None:
-        self._unsaved_retired.append(record.client_order_id)
         self._held.pop(record.client_order_id, None)
         self.retired[record.client_order_id] = record
         while len(self.retired) > self.retired_limit:
             self.retired.popitem(last=False)
+        self._note_retired(record.client_order_id)
+
+    def _note_retired(self, client_order_id: str) -> None:
+        """Record a retirement for ``take_unsaved``, bounded when nobody takes them.
+
+        Only ids still among ``retired`` can be saved (the record is gone otherwise), so
+        the list is cut down to those when it reaches twice the retired limit: an engine
+        whose store never calls ``take_unsaved`` keeps at most that many.
+        """
+        unsaved = self._unsaved_retired
+        unsaved.append(client_order_id)
+        if len(unsaved) > 2 * self.retired_limit:
+            kept = self.retired
+            self._unsaved_retired = [c for c in dict.fromkeys(unsaved) if c in kept]
 
     def _close_pending(self, client_order_id: str, event: SlotEvent, reason: str) -> Slot:
         level = self._held.get(client_order_id)
