@@ -11,9 +11,14 @@ from market_maker.domain.decimals import ONE
 from market_maker.domain.enums import Spacing
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Lattice:
     """Levels of one grid.
+
+    Two lattices are equal only when their anchor and interval are *written* alike:
+    ``Decimal("100.00") == Decimal("100")``, but levels computed from them are written
+    differently, and the strategy's memo tables key on lattices, so a value-equal lattice
+    must never answer for another.
 
     Attributes:
         anchor: Price of level 0.
@@ -24,6 +29,17 @@ class Lattice:
     anchor: Decimal
     interval: Decimal
     spacing: Spacing
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Lattice)
+            and self.spacing is other.spacing
+            and str(self.anchor) == str(other.anchor)
+            and str(self.interval) == str(other.interval)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.anchor, self.interval, self.spacing))
 
     def level(self, k: int) -> Decimal:
         """Raw (unrounded) price of level ``k``."""

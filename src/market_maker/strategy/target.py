@@ -163,9 +163,14 @@ def _center_band(lattice: Lattice, center_index: int, price: Decimal, skewed: De
     return Band(low, high)
 
 
-@lru_cache(maxsize=1024)
 def _lattice(anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
-    return Lattice(anchor, interval, spacing)
+    """The lattice, one object per way of writing it (memo tables find it by identity)."""
+    return _lattice_written(str(anchor), str(interval), spacing)
+
+
+@lru_cache(maxsize=1024)
+def _lattice_written(anchor: str, interval: str, spacing: Spacing) -> Lattice:
+    return Lattice(Decimal(anchor), Decimal(interval), spacing)
 
 
 @lru_cache(maxsize=16384)

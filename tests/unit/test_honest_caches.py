@@ -1,0 +1,39 @@
+"""The strategy's memo tables never let one way of writing a decimal answer for another.
+
+``Decimal("100.00") == Decimal("100")`` and they hash alike, so a table keyed by value
+returns whatever was computed first; the grid center it reports (and the state stores)
+would then depend on what an earlier backtest in the same process happened to use.
+"""
+
+from decimal import Decimal
+
+from market_maker.domain.enums import Spacing
+from market_maker.domain.instrument import Instrument
+from market_maker.strategy.config import GridConfig
+from market_maker.strategy.lattice import Lattice
+from market_maker.strategy.target import frame_at
+
+INST = Instrument("BTC/USDT", Decimal("0.01"), Decimal("0.00001"))
+CONFIG = GridConfig(order_qty=Decimal("0.001"), max_inventory=Decimal(1))
+
+
+def center(anchor: str, interval: str) -> str:
+    frame, _ = frame_at(
+        Decimal("100250"), Decimal(interval), Decimal(anchor), Decimal(0), CONFIG, INST
+    )
+    return str(frame.center)
+
+
+def test_the_center_is_written_like_its_own_anchor_whatever_came_first() -> None:
+    assert center("100000", "100") == "100300"
+    assert center("100000.00", "100") == "100300.00"
+    assert center("100000", "100.0") == "100300.0"
+    assert center("100000", "100") == "100300"
+
+
+def test_lattices_written_differently_are_different_keys() -> None:
+    a = Lattice(Decimal("100.00"), Decimal(5), Spacing.ARITHMETIC)
+    b = Lattice(Decimal("100"), Decimal(5), Spacing.ARITHMETIC)
+    assert a != b and {a: 1}.get(b) is None
+    assert a == Lattice(Decimal("100.00"), Decimal(5), Spacing.ARITHMETIC)
+    assert hash(a) == hash(Lattice(Decimal("100.00"), Decimal(5), Spacing.ARITHMETIC))
