@@ -37,3 +37,11 @@ def test_lattices_written_differently_are_different_keys() -> None:
     assert a != b and {a: 1}.get(b) is None
     assert a == Lattice(Decimal("100.00"), Decimal(5), Spacing.ARITHMETIC)
     assert hash(a) == hash(Lattice(Decimal("100.00"), Decimal(5), Spacing.ARITHMETIC))
+
+
+def test_instruments_written_differently_quantise_differently_and_are_different_keys() -> None:
+    two = Instrument("BTC/USDT", Decimal("0.01"), Decimal("0.001"))
+    three = Instrument("BTC/USDT", Decimal("0.010"), Decimal("0.001"))
+    assert two != three and {two: 1}.get(three) is None
+    assert str(two.round_price_nearest(Decimal("100.004"))) == "100.00"
+    assert str(three.round_price_nearest(Decimal("100.004"))) == "100.000"

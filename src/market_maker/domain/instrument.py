@@ -31,9 +31,12 @@ def ceil_to(value: Decimal, increment: Decimal) -> Decimal:
     return floored if floored == value else (floored + increment).quantize(increment)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Instrument:
     """Trading rules of one market.
+
+    Equal only when written alike: a tick of ``0.010`` quantises prices to three decimals
+    and one of ``0.01`` to two, and memo tables key on instruments.
 
     Attributes:
         symbol: Unified symbol, e.g. ``BTC/USDT``.
@@ -48,6 +51,21 @@ class Instrument:
     step_size: Decimal
     min_qty: Decimal = ZERO
     min_notional: Decimal = ZERO
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Instrument) and self._written() == other._written()
+
+    def __hash__(self) -> int:
+        return hash((self.symbol, self.tick_size, self.step_size, self.min_qty, self.min_notional))
+
+    def _written(self) -> tuple[str, ...]:
+        return (
+            self.symbol,
+            str(self.tick_size),
+            str(self.step_size),
+            str(self.min_qty),
+            str(self.min_notional),
+        )
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "step_size"):
