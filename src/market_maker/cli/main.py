@@ -118,7 +118,13 @@ def run_bot(
     Stops on SIGINT or SIGTERM: the current step finishes, the state is saved, exit 0.
     """
     app_config = load_config(config)
+    from market_maker.durable import faults
     from market_maker.live.runner import run_live
+
+    try:
+        faults.arm_from_environment()  # crash tests only; inert unless the variable is set
+    except ValueError as exc:
+        raise MarketMakerError(str(exc)) from None
 
     seen = run_live(app_config)
     typer.echo(f"stopped after {seen} candles; state saved in {app_config.durable.database_url}")

@@ -43,20 +43,14 @@ from market_maker.config.app import AppConfig
 from market_maker.config.loader import default_backtest_config_path, load_config
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
+from market_maker.durable import faults
 from market_maker.live.status import bot_status
 from market_maker.paper.client import PaperExchange
 from market_maker.slots.accounting import book_fill
 from market_maker.slots.client_ids import parse_client_order_id
 from market_maker.slots.model import Slot
 
-KILL_POINTS = (
-    "timer",
-    "intents",
-    "intents-committed",
-    "after-place",
-    "reports",
-    "reports-committed",
-)
+KILL_POINTS = ("timer", *faults.POINTS)
 
 
 @dataclass
@@ -136,9 +130,9 @@ class Harness:
 
     def _bot(self, kill_at: str | None) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
-        env.pop("MARKET_MAKER_KILL_AT", None)
+        env.pop(faults.ENV, None)
         if kill_at:
-            env["MARKET_MAKER_KILL_AT"] = kill_at
+            env[faults.ENV] = kill_at
         with (self.workdir / "bot.log").open("ab") as log:  # the child keeps its own copy
             return subprocess.Popen(
                 [sys.executable, "-m", "market_maker", "run", "--config", str(self.config_path)],
