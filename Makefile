@@ -26,8 +26,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check src devtools tests scripts benchmarks
+	$(BIN)/ruff format --check src devtools tests scripts benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

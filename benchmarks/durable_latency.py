@@ -49,6 +49,7 @@ import gc
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -66,11 +67,13 @@ from market_maker.data.sample import sample_candles_path
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.durable.engine import DurableEngine
-from market_maker.durable.scratch import scratch_database
 from market_maker.durable.workflows import update_id
 from market_maker.engine.base import EngineObserver
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.live.runner import freeze_startup_heap
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's devtools/
+from devtools.scratch_db import scratch_database
 
 MACHINE = "the project's 2-core machine (figures drift with load; compare back to back)"
 

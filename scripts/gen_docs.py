@@ -14,10 +14,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from market_maker.docs_tables import regenerate
-from market_maker.state.proto_doc import render_proto_reference
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the repository's devtools/ package
+
+from devtools.docs_tables import regenerate  # noqa: E402
+from devtools.proto_doc import render_proto_reference  # noqa: E402
 
 
 def pages() -> dict[Path, Callable[[], str]]:

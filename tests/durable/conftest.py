@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from market_maker.durable.scratch import scratch_database
+from devtools.scratch_db import scratch_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -77,7 +77,8 @@ NEVER_IMPORTS: dict[str, tuple[str, ...]] = {
     # package prefix -> market_maker packages it must not import
     "engine": ("durable",),  # the engine never knows how it is made durable
 }
-FORBIDDEN_EVERYWHERE = ("tests", "support", "conftest")  # nothing imports the test suite
+# Nothing imports the test suite or the development tooling.
+FORBIDDEN_EVERYWHERE = ("tests", "support", "conftest", "devtools")
 
 
 def shell_violations(root: Path) -> list[str]:
@@ -96,7 +97,7 @@ def shell_violations(root: Path) -> list[str]:
             ):
                 found.append(f"{rel}: imports {name} (only {', '.join(allowed)} may)")
             if top in FORBIDDEN_EVERYWHERE:
-                found.append(f"{rel}: imports the test suite ({name})")
+                found.append(f"{rel}: imports the test suite or tooling ({name})")
             if top == "market_maker" and "." in name:
                 inner = name.split(".")[1]
                 for package, banned in NEVER_IMPORTS.items():
@@ -118,6 +119,7 @@ def test_the_shell_keeps_its_third_party_boundaries() -> None:
         ("live/bad.py", "from prometheus_client import Counter\n", "imports prometheus_client"),
         ("engine/bad.py", "from market_maker.durable import engine\n", "engine never imports"),
         ("backtest/bad.py", "from support.driver import execute\n", "the test suite"),
+        ("state/bad.py", "from devtools.proto_doc import render\n", "the test suite"),
     ],
 )
 def test_a_broken_shell_rule_is_caught(

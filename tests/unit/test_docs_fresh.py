@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from market_maker.state.proto_doc import render_proto_reference
+from devtools.proto_doc import render_proto_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOBUF_MD = ROOT / "docs" / "reference" / "protobuf.md"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from market_maker.docs_tables import GENERATORS, regenerate
+from devtools.docs_tables import GENERATORS, regenerate
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
