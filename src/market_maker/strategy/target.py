@@ -154,13 +154,20 @@ def _cell(lattice: Lattice, center_index: int) -> tuple[Decimal, Decimal, Decima
 def _center_band(lattice: Lattice, center_index: int, price: Decimal, skewed: Decimal) -> Band:
     """Prices whose skewed price stays in the center's lattice cell."""
     _, low, high = _cell(lattice, center_index)
+    return Band(*_price_edges(low, high, price, skewed, lattice.spacing))
+
+
+def _price_edges(
+    low: Decimal, high: Decimal, price: Decimal, skewed: Decimal, spacing: Spacing
+) -> tuple[Decimal, Decimal]:
+    """Band edges in skewed-price terms as market prices, never wider than exact."""
     if skewed != price:  # back from skewed price to price: price = skewed / factor
         factor = skewed / price
         low, high = low / factor, high / factor
-    if skewed != price or lattice.spacing is Spacing.GEOMETRIC:
+    if skewed != price or spacing is Spacing.GEOMETRIC:
         low *= ONE + _BAND_MARGIN
         high *= ONE - _BAND_MARGIN
-    return Band(low, high)
+    return low, high
 
 
 def _lattice(anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
@@ -414,12 +421,7 @@ def _window_band(
     else:  # skewed + gap in (level(start - 1), level(start)]
         low = _level(lattice, start - 1) - gap
         high = _level(lattice, start) - gap
-    if skewed != price:  # back from skewed price to price: price = skewed / factor
-        factor = skewed / price
-        low, high = low / factor, high / factor
-    if skewed != price or lattice.spacing is Spacing.GEOMETRIC:
-        low *= ONE + _BAND_MARGIN
-        high *= ONE - _BAND_MARGIN
+    low, high = _price_edges(low, high, price, skewed, lattice.spacing)
     band.above(low)
     band.below(high)
 
