@@ -141,6 +141,10 @@ class Harness:
                 stderr=log,
             )
 
+    def _version(self) -> object:
+        status = bot_status(self.config)
+        return status["state_version"] if status else None
+
     def _caught_up(self) -> bool:
         status = bot_status(self.config)
         latest = self.exchange.latest().candle
@@ -171,10 +175,18 @@ class Harness:
         self.report.cycles += 1
 
     def settle(self) -> None:
-        """Run the bot once more until it has reconciled and caught up; stop it gracefully."""
+        """Run the bot once more until it has reconciled and caught up; stop it gracefully.
+
+        "Caught up" must be this run's doing: the killed run may already have reached the
+        last candle, and a SIGTERM sent before the new process installed its handler (or
+        reconciled) would kill it instead of stopping it. Every start saves a new state
+        version, so the run waits for one.
+        """
+        before = bot_status(self.config)
+        version = before["state_version"] if before else None
         bot = self._bot(None)
         end = _deadline(120)
-        while not self._caught_up():
+        while not (self._caught_up() and self._version() != version):
             if bot.poll() is not None or time.monotonic() > end:
                 bot.kill()
                 bot.wait(timeout=30)
