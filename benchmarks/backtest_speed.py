@@ -15,21 +15,17 @@ figures; it never passes or fails on time.
 """
 
 import argparse
-import json
-import resource
-import statistics
 import time
 from pathlib import Path
 
-import market_maker.slots.book
+from figures import print_run, print_summary
+
 from market_maker.backtest.runner import run_backtest
 from market_maker.config.loader import load_config
 from market_maker.data.candles import load_candles
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared/data/binance_spot_1m_2025/BTC_USDT-1m.csv"
-# "compiled" when PYTHONPATH points at scripts/build_compiled.py's output (make bench-compiled).
-BUILD = "compiled" if market_maker.slots.book.__file__.endswith(".so") else "pure Python"
 
 
 def main() -> None:
@@ -49,40 +45,11 @@ def main() -> None:
     walls = []
     for _ in range(args.repeat):
         result = run_backtest(config, candles)
-        s = result.summary
-        walls.append(s.elapsed_s)
-        print(
-            json.dumps(
-                {
-                    "data": str(args.data),
-                    "build": BUILD,
-                    "candles": len(candles),
-                    "load_s": round(load_s, 3),
-                    "wall_s": round(s.elapsed_s, 3),
-                    "candles_per_s": round(len(candles) / s.elapsed_s),
-                    "orders": s.orders_placed,
-                    "cancels": s.orders_canceled,
-                    "fills": s.fills,
-                    "realized_pnl": str(s.realized_pnl),
-                    "fees": str(s.fees_paid),
-                    "decisions": result.extra.get("decisions"),
-                    "peak_rss_mb": round(
-                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-                    ),
-                }
-            )
+        walls.append(result.summary.elapsed_s)
+        print_run(
+            result, len(candles), "candles", {"data": str(args.data), "load_s": round(load_s, 3)}
         )
-    median, best = statistics.median(walls), min(walls)
-    print(
-        json.dumps(
-            {
-                "median_wall_s": round(median, 3),
-                "median_candles_per_s": round(len(candles) / median),
-                "best_wall_s": round(best, 3),
-                "best_candles_per_s": round(len(candles) / best),
-            }
-        )
-    )
+    print_summary(walls, len(candles), "candles")
 
 
 if __name__ == "__main__":

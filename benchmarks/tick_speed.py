@@ -23,13 +23,11 @@ figures; it never passes or fails on time.
 
 import argparse
 import dataclasses
-import json
-import resource
-import statistics
 import time
 from pathlib import Path
 
-import market_maker.slots.book
+from figures import print_run, print_summary
+
 from market_maker.backtest.runner import run_trade_backtest
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import load_config
@@ -38,8 +36,6 @@ from market_maker.data.trades import Trade, load_trades
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "src/market_maker/examples/ticks.yaml"
-# "compiled" when PYTHONPATH points at scripts/build_compiled.py's output.
-BUILD = "compiled" if market_maker.slots.book.__file__.endswith(".so") else "pure Python"
 
 
 def looped(trades: tuple[Trade, ...], loops: int) -> list[Trade]:
@@ -83,42 +79,11 @@ def main() -> None:
     walls = []
     for _ in range(args.repeat):
         result = run_trade_backtest(config, trades, candle_s=args.candles)
-        s = result.summary
-        walls.append(s.elapsed_s)
-        print(
-            json.dumps(
-                {
-                    "trades_file": str(path),
-                    "build": BUILD,
-                    "trades": len(trades),
-                    "load_s": round(load_s, 3),
-                    "wall_s": round(s.elapsed_s, 3),
-                    "trades_per_s": round(len(trades) / s.elapsed_s),
-                    "orders": s.orders_placed,
-                    "cancels": s.orders_canceled,
-                    "fills": s.fills,
-                    "realized_pnl": str(s.realized_pnl),
-                    "fees": str(s.fees_paid),
-                    "decisions": result.extra.get("decisions"),
-                    "risk_events": len(result.risk_events),
-                    "equity_points": len(result.equity_curve),
-                    "peak_rss_mb": round(
-                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-                    ),
-                }
-            )
+        walls.append(result.summary.elapsed_s)
+        print_run(
+            result, len(trades), "trades", {"trades_file": str(path), "load_s": round(load_s, 3)}
         )
-    median, best = statistics.median(walls), min(walls)
-    print(
-        json.dumps(
-            {
-                "median_wall_s": round(median, 3),
-                "median_trades_per_s": round(len(trades) / median),
-                "best_wall_s": round(best, 3),
-                "best_trades_per_s": round(len(trades) / best),
-            }
-        )
-    )
+    print_summary(walls, len(trades), "trades")
 
 
 if __name__ == "__main__":
