@@ -39,10 +39,8 @@ def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
     for side in opening_sides(RiskState.NORMAL, grid):
         window = grid.buy_window if side is Side.BUY else grid.sell_window
         committed = ZERO
-        start = window_start(frame.lattice, side, frame.skewed, frame.buffer, frame.center_index)
-        if start is None:
-            continue
-        if not window:
+        start = window_start(frame.lattice, side, frame.skewed, frame.gap, frame.center_index)
+        if start is None or not window:
             continue
         nearer = start + 1 if side is Side.BUY else start - 1
         levels = window_levels(

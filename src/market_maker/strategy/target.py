@@ -472,10 +472,14 @@ def opening_orders(
     if not window:
         return []
     lattice = frame.lattice
-    start = window_start(lattice, side, frame.skewed, frame.gap, frame.center_index)
+    if side is frame.main_side:  # found (and kept in the band) by ``frame_at``
+        start = frame.main_start
+    else:
+        start = window_start(lattice, side, frame.skewed, frame.gap, frame.center_index)
+        if start is not None:
+            _window_band(lattice, side, start, frame.price, frame.skewed, frame.gap, band)
     if start is None:
         return []
-    _window_band(lattice, side, start, frame.price, frame.skewed, frame.gap, band)
     sizing = (config, atr if config.volatility_size_k else None)
     levels = window_levels(lattice, instrument, side, start, window, frame.gap, sizing)
     far = start + (1 - window if side is Side.BUY else window - 1)
@@ -604,6 +608,9 @@ class Frame:
         step: Absolute price distance of one interval at the center.
         buffer: Safety buffer (absolute price distance).
         gap: Smallest distance of a new order from the market (buffer, at least a tick).
+        main_side: The side the center follows (sells for a short grid, buys otherwise).
+        main_start: Index of ``main_side``'s first placing-window level (None: no level
+            on that side of the price); the band already keeps it.
     """
 
     price: Decimal
@@ -614,6 +621,8 @@ class Frame:
     step: Decimal
     buffer: Decimal
     gap: Decimal
+    main_side: Side
+    main_start: int | None
 
 
 def frame_at(
@@ -652,7 +661,7 @@ def frame_at(
         center_index = start + 1 if side is Side.BUY else start - 1
         _window_band(lattice, side, start, price, skewed, gap, band)
     center = _level(lattice, center_index)
-    frame = Frame(price, skewed, lattice, center_index, center, step, buffer, gap)
+    frame = Frame(price, skewed, lattice, center_index, center, step, buffer, gap, side, start)
     return frame, band
 
 
@@ -745,6 +754,7 @@ def compute_target(
         max_open_orders: Cap on resting orders (see ``limit_openings``); 0 = none.
     """
     frame, band = frame_at(price, interval, anchor, inventory, config, instrument)
+    reduce_only = closes_reduce_only(config)
 
     closes: list[TargetOrder] = []
     if flattening(risk, config):
@@ -752,7 +762,7 @@ def compute_target(
             slot = slots[level]
             if slot.position_qty:
                 band.pin()  # the price sets every order price
-                flat = flatten_order(slot, price, frame.gap, instrument, closes_reduce_only(config))
+                flat = flatten_order(slot, price, frame.gap, instrument, reduce_only)
                 if flat is not None:
                     closes.append(flat)
     elif closes_enabled(risk, config):
@@ -766,7 +776,7 @@ def compute_target(
                     frame.lattice,
                     instrument,
                     config.post_only,
-                    closes_reduce_only(config),
+                    reduce_only,
                 )
                 close_band(band, placement, slot.position_qty > 0, take_profit, frame.gap)
                 if order is not None:
@@ -775,8 +785,8 @@ def compute_target(
     per_side: list[list[TargetOrder]] = []
     sides = opening_sides(risk, config)
     if sides:
-        long_exposure, short_exposure = exposures(slots.values())
         long_held, short_held = holdings(slots.values())
+        long_exposure, short_exposure = exposures(slots.values())
         for side in sides:
             is_buy = side is Side.BUY
             per_side.append(
@@ -848,12 +858,9 @@ def exposures(slots: Iterable[Slot]) -> tuple[Decimal, Decimal]:
     Short slots are no headroom for buys: their closing buys may fill first, taking the
     inventory to zero, not below it (and the same the other way).
     """
-    long_exposure = short_exposure = ZERO
+    slots = list(slots)
+    long_exposure, short_exposure = holdings(slots)
     for slot in slots:
-        if slot.position_qty > 0:
-            long_exposure += slot.position_qty
-        else:
-            short_exposure -= slot.position_qty
         resting = slot.active_order
         if resting is not None and resting.role is OrderRole.OPEN:
             if resting.side is Side.BUY:
