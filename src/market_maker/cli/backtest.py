@@ -57,6 +57,7 @@ class BacktestPaths:
         candle_s: Length of the candles built from the trades, seconds.
         json_path: Where the JSON report goes, if anywhere.
         html_path: Where the HTML report goes, if anywhere.
+        refine: Pieces each candle is walked as (1 = the candles as they are).
     """
 
     config: Path
@@ -65,6 +66,7 @@ class BacktestPaths:
     candle_s: int
     json_path: Path | None
     html_path: Path | None
+    refine: int = 1
 
     @property
     def inputs(self) -> list[tuple[str, Path]]:
@@ -86,12 +88,14 @@ def backtest_paths(
     candle_s: int | None,
     json_path: Path | None,
     html_path: Path | None,
+    refine: int = 1,
 ) -> BacktestPaths:
     """Check the options against each other and resolve the defaults; touches no file.
 
     Raises:
         MarketMakerError: ``--trades`` with ``--data``, ``--candles`` without ``--trades`` or
-            below 1, or a report path that is an input or another report's path.
+            below 1, ``--refine`` below 1 or with ``--trades``, or a report path that is an
+            input or another report's path.
     """
     if trades is not None and data is not None:
         raise MarketMakerError(
@@ -108,6 +112,16 @@ def backtest_paths(
             f"--candles: expected a candle length of at least 1 second, found {candle_s}; "
             f"pass e.g. --candles {DEFAULT_CANDLE_S}"
         )
+    if refine < 1:
+        raise MarketMakerError(
+            f"--refine: expected a whole number of pieces per candle, at least 1, found "
+            f"{refine}; pass e.g. --refine 20"
+        )
+    if refine > 1 and trades is not None:
+        raise MarketMakerError(
+            f"--refine {refine} only applies to candles (it walks each candle as finer "
+            "pieces); trade ticks are as fine as the data gets: remove --refine"
+        )
     trades_path = None
     if trades is not None:
         trades_path = sample_trades_path() if trades == SAMPLE else Path(trades)
@@ -122,6 +136,7 @@ def backtest_paths(
         candle_s=candle_s if candle_s is not None else DEFAULT_CANDLE_S,
         json_path=json_path,
         html_path=html_path,
+        refine=refine,
     )
     check_distinct(paths.inputs, paths.outputs)
     return paths
@@ -260,23 +275,8 @@ def run_backtest_command(
     skip_bad_rows: bool,
     allow_gaps: bool,
     console: Console,
-    refine: int = 1,
 ) -> BacktestResult:
-    """Check the paths, load the data, run, print the summary and write the reports.
-
-    ``refine`` walks each candle as that many shorter candles along its path (candle runs
-    only; see ``run_backtest``).
-    """
-    if refine < 1:
-        raise MarketMakerError(
-            f"--refine: expected a whole number of pieces per candle, at least 1, found "
-            f"{refine}; pass e.g. --refine 20"
-        )
-    if refine > 1 and paths.trades is not None:
-        raise MarketMakerError(
-            f"--refine {refine} only applies to candles (it walks each candle as finer "
-            "pieces); trade ticks are as fine as the data gets: remove --refine"
-        )
+    """Check the paths, load the data, run, print the summary and write the reports."""
     if paths.trades is not None:
         _check_input(
             "--trades",
@@ -306,7 +306,7 @@ def run_backtest_command(
         skipped, total, unit = series.skipped, len(series.candles), "candles"
 
         def run(progress: _LazyProgress) -> BacktestResult:
-            return run_backtest(config, series.candles, progress=progress, refine=refine)
+            return run_backtest(config, series.candles, progress=progress, refine=paths.refine)
 
     for problem in skipped:
         console.print(f"skipped {problem}", style="yellow", markup=False)

@@ -236,7 +236,7 @@ def backtest(
     """
     from market_maker.cli.backtest import backtest_paths, run_backtest_command
 
-    paths = backtest_paths(config, data, trades, candles, json_path, html_path)
+    paths = backtest_paths(config, data, trades, candles, json_path, html_path, refine)
     app_config = load_config(paths.config)
     run_backtest_command(
         app_config,
@@ -244,7 +244,6 @@ def backtest(
         skip_bad_rows=skip_bad_rows,
         allow_gaps=allow_gaps,
         console=Console(),
-        refine=refine,
     )
 
 
