@@ -7,9 +7,9 @@ wrapped engine or venue passes the compiled code's checks. Per trade, in this or
 1. the venue fills the resting orders the trade prints at or through (``on_trade``), and
    the engine books the reports;
 2. when the trade opens a new bar of ``candle_s`` seconds, the finished bar goes to
-   ``engine.on_candle`` (risk monitor, ATR); bars exist only for intervals with trades,
-   exactly as ``market_maker.data.trades.trades_to_candles`` builds them, and the last bar
-   is handed over after the last trade;
+   ``engine.on_candle`` (risk monitor, ATR), built by the ``CandleBuilder`` that
+   ``market_maker.data.trades.trades_to_candles`` uses too; the last bar is handed over
+   after the last trade;
 3. the engine decides at the trade's price (``on_price_update``; its band skip makes the
    many unchanged decisions cheap).
 
@@ -27,8 +27,7 @@ from typing import Protocol
 from market_maker.backtest.replay import EquityTracker, ReplayVenue
 from market_maker.backtest.result import EquityPoint
 from market_maker.config.app import AppConfig
-from market_maker.data.trades import Trade
-from market_maker.domain.decimals import ZERO
+from market_maker.data.trades import CandleBuilder, Trade
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
 from market_maker.state.model import GridState
@@ -80,12 +79,10 @@ def replay_trades(
         The equity curve, the tracker (drawdown, inventory) and the number of candles the
         engine received.
     """
-    if candle_s < 1:
-        raise ValueError(f"candle_s: expected at least 1 second, found {candle_s}")
+    builder = CandleBuilder(config.symbol, candle_s)  # checks candle_s
     engine.start()
     symbol = config.symbol
     sample_every = config.backtest.equity_sample_every
-    interval_ms = candle_s * 1000
     curve: list[EquityPoint] = []
     on_order_update, on_candle, on_price = (
         engine.on_order_update,
@@ -96,32 +93,17 @@ def replay_trades(
     track = EquityTracker(exchange, initial, initial_equity)
     last = len(trades) - 1
     bars = 0
-    bar_open = 0
-    have_bar = False
-    open_ = high = low = close = volume = ZERO
+    add = builder.add
     next_sample_ms = 0
     for i, trade in enumerate(trades):
-        ts, price, qty = trade.ts_ms, trade.price, trade.qty
-        reports = on_trade(ts, price, qty)
+        ts, price = trade.ts_ms, trade.price
+        reports = on_trade(ts, price, trade.qty)
         if reports:
             for report in reports:
                 on_order_update(report)
-        opens = ts - ts % interval_ms
-        if have_bar and opens == bar_open:
-            if price > high:
-                high = price
-            elif price < low:
-                low = price
-            close = price
-            volume += qty
-        else:
-            if have_bar:
-                on_candle(Candle(symbol, bar_open, candle_s, open_, high, low, close, volume))
-                bars += 1
-            have_bar = True
-            bar_open = opens
-            open_ = high = low = close = price
-            volume = qty
+        if (finished := add(ts, price, trade.qty)) is not None:
+            on_candle(finished)
+            bars += 1
         on_price(PriceUpdate(symbol, price, ts))
         equity = track.mark(price)
         if (i % sample_every == 0 and (i == 0 or ts >= next_sample_ms)) or i == last:
@@ -132,8 +114,8 @@ def replay_trades(
             )
         if progress is not None and i % progress_every == 0:
             progress(i)
-    if have_bar:  # the data ends: the last bar is as complete as it will get
-        on_candle(Candle(symbol, bar_open, candle_s, open_, high, low, close, volume))
+    if (bar := builder.finish()) is not None:  # the data ends: as complete as it gets
+        on_candle(bar)
         bars += 1
     return curve, track, bars
 

@@ -209,16 +209,13 @@ def trades_to_candles(trades: TradeSeries | Sequence[Trade], interval_s: int) ->
         ValueError: ``interval_s`` is not positive, the trades are of several symbols, or
             their times go backwards.
     """
-    if interval_s < 1:
-        raise ValueError(f"interval_s: expected at least 1, found {interval_s}")
     items: Sequence[Trade] = trades.trades if isinstance(trades, TradeSeries) else trades
     if isinstance(trades, TradeSeries):
         symbol, source = trades.symbol, trades.source
     else:
         symbol, source = (items[0].symbol if items else ""), "trades"
-    interval_ms = interval_s * 1000
+    builder = CandleBuilder(symbol, interval_s)
     candles: list[Candle] = []
-    bar: list[Trade] = []
     previous_ts = None
     for trade in items:
         if trade.symbol != symbol:
@@ -226,28 +223,70 @@ def trades_to_candles(trades: TradeSeries | Sequence[Trade], interval_s: int) ->
         if previous_ts is not None and trade.ts_ms < previous_ts:
             raise ValueError(f"trade times go backwards at {format_ms(trade.ts_ms)}")
         previous_ts = trade.ts_ms
-        if bar and _bar_open(trade.ts_ms, interval_ms) != _bar_open(bar[0].ts_ms, interval_ms):
-            candles.append(_candle(bar, interval_ms))
-            bar = []
-        bar.append(trade)
-    if bar:
-        candles.append(_candle(bar, interval_ms))
+        if (finished := builder.add(trade.ts_ms, trade.price, trade.qty)) is not None:
+            candles.append(finished)
+    if (last := builder.finish()) is not None:
+        candles.append(last)
     return CandleSeries(symbol, interval_s, tuple(candles), f"{source} ({interval_s} s bars)")
 
 
-def _bar_open(ts_ms: int, interval_ms: int) -> int:
-    return ts_ms - ts_ms % interval_ms
+class CandleBuilder:
+    """Folds trades (in time order) into candles of ``interval_s`` seconds, one at a time.
 
+    A trade falls into the bar whose open time is its time rounded down to a multiple of
+    the interval; open and close are the bar's first and last trade, high and low the
+    extremes, volume the exact sum. A bar exists only for an interval with trades.
+    """
 
-def _candle(bar: list[Trade], interval_ms: int) -> Candle:
-    prices = [trade.price for trade in bar]
-    return Candle(
-        symbol=bar[0].symbol,
-        open_time_ms=_bar_open(bar[0].ts_ms, interval_ms),
-        interval_s=interval_ms // 1000,
-        open=prices[0],
-        high=max(prices),
-        low=min(prices),
-        close=prices[-1],
-        volume=sum((trade.qty for trade in bar), _ZERO),
+    __slots__ = (
+        "_close",
+        "_high",
+        "_low",
+        "_open",
+        "_open_ms",
+        "_volume",
+        "interval_ms",
+        "interval_s",
+        "symbol",
     )
+
+    def __init__(self, symbol: str, interval_s: int) -> None:
+        if interval_s < 1:
+            raise ValueError(f"interval_s: expected at least 1, found {interval_s}")
+        self.symbol = symbol
+        self.interval_s = interval_s
+        self.interval_ms = interval_s * 1000
+        self._open_ms: int | None = None  # None: no bar started yet
+        self._open = self._high = self._low = self._close = self._volume = _ZERO
+
+    def add(self, ts_ms: int, price: Decimal, qty: Decimal) -> Candle | None:
+        """Fold in one trade; return the bar it finished, if it opened a new one."""
+        opens = ts_ms - ts_ms % self.interval_ms
+        if opens == self._open_ms:
+            if price > self._high:
+                self._high = price
+            elif price < self._low:
+                self._low = price
+            self._close = price
+            self._volume += qty
+            return None
+        finished = self.finish()
+        self._open_ms = opens
+        self._open = self._high = self._low = self._close = price
+        self._volume = qty
+        return finished
+
+    def finish(self) -> Candle | None:
+        """The bar being built (as complete as the trades so far make it), or None."""
+        if self._open_ms is None:
+            return None
+        return Candle(
+            symbol=self.symbol,
+            open_time_ms=self._open_ms,
+            interval_s=self.interval_s,
+            open=self._open,
+            high=self._high,
+            low=self._low,
+            close=self._close,
+            volume=self._volume,
+        )
