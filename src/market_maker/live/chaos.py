@@ -141,14 +141,16 @@ class Harness:
                 stderr=log,
             )
 
-    def _version(self) -> object:
-        status = bot_status(self.config)
-        return status["state_version"] if status else None
-
-    def _caught_up(self) -> bool:
+    def _caught_up_since(self, version: object) -> bool:
+        """The bot saved a state other than ``version`` that reached the latest candle."""
         status = bot_status(self.config)
         latest = self.exchange.latest().candle
-        return bool(status and latest and status["last_update_ms"] == latest.open_time_ms)
+        return bool(
+            status
+            and latest
+            and status["state_version"] != version
+            and status["last_update_ms"] == latest.open_time_ms
+        )
 
     def cycle(self) -> None:
         """Start the bot, move the market, kill the bot."""
@@ -186,7 +188,7 @@ class Harness:
         version = before["state_version"] if before else None
         bot = self._bot(None)
         end = _deadline(120)
-        while not (self._caught_up() and self._version() != version):
+        while not self._caught_up_since(version):
             if bot.poll() is not None or time.monotonic() > end:
                 bot.kill()
                 bot.wait(timeout=30)
