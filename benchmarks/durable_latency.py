@@ -5,7 +5,7 @@ Usage (from the repository root, after ``make`` installed .venv)::
     .venv/bin/python benchmarks/durable_latency.py \\
         [--backend sqlite|postgresql|both] [--candles 3000] [--updates 2000]
 
-For each backend it starts a ``DurableEngine`` exactly as production does (its default
+For each backend it starts a ``GridEngine`` exactly as production does (its default
 ``EVERY_CHANGE`` checkpointing, DBOS workflows, a fresh database: a WAL SQLite file in a
 temporary directory, or a new PostgreSQL database on 127.0.0.1:5432 dropped afterwards),
 against the simulated exchange of the packaged backtest configuration, and measures:
@@ -66,11 +66,13 @@ from market_maker.data.candles import load_candles
 from market_maker.data.sample import sample_candles_path
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
-from market_maker.durable.engine import DurableEngine
+from market_maker.durable.execution import durable_engine
 from market_maker.durable.workflows import update_id
 from market_maker.engine.base import EngineObserver
+from market_maker.engine.grid import GridEngine
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.live.runner import freeze_startup_heap
+from market_maker.slots.client_ids import id_prefix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's devtools/
 from devtools.scratch_db import scratch_database
@@ -245,7 +247,7 @@ class TimedCalls:
         }
 
 
-def timed_updates(engine: DurableEngine, reports: Sequence[OrderUpdate], into: TimedCalls) -> None:
+def timed_updates(engine: GridEngine, reports: Sequence[OrderUpdate], into: TimedCalls) -> None:
     """Deliver ``reports`` through ``on_order_update``, timing and counting each call."""
     for report in reports:
         statements, commits = SQL.reading()
@@ -263,7 +265,7 @@ def rate(count: int, seconds: Sequence[float]) -> float | None:
 
 
 def drive(
-    engine: DurableEngine,
+    engine: GridEngine,
     venue: TimedExchange,
     candles: Sequence[Candle],
     symbol: str,
@@ -280,10 +282,13 @@ def drive(
     echo_calls = TimedCalls()
     echoed: list[OrderUpdate] = []
     seen: set[str] = set()
+    prefix = id_prefix(engine.config.bot_id, symbol)
     skipped = quiet = first_statements = first_commits = 0
     for candle in candles:
         fills = venue.on_candle(candle)
-        seen.update(update_id(engine.prefix, r) for r in fills)
+        seen.update(
+            update_id(id_prefix(engine.config.bot_id, engine.config.symbol), r) for r in fills
+        )
         timed_updates(engine, fills, fill_calls)
         engine.on_candle(candle)
         update = PriceUpdate(symbol, candle.close, candle.open_time_ms)
@@ -304,7 +309,7 @@ def drive(
             quiet += 1
         echoes: list[OrderUpdate] = []
         for reply in venue.take_replies():
-            wid = update_id(engine.prefix, reply)
+            wid = update_id(prefix, reply)
             if len(echoed) + len(echoes) < n_echoes and wid not in seen:
                 seen.add(wid)
                 echoes.append(reply)
@@ -350,7 +355,7 @@ def run(backend: str, config: AppConfig, candles: Sequence[Candle], n_updates: i
     unknown = Unknowns()
     with fresh_database(backend) as url:
         venue = TimedExchange(simulated_exchange(config))
-        engine = DurableEngine(config, venue, database_url=url, observer=unknown)
+        engine = durable_engine(config, venue, database_url=url, observer=unknown)
         started = time.perf_counter()
         engine.start()
         freeze_startup_heap()  # as market-maker run does after start-up

@@ -14,9 +14,10 @@ from market_maker.data.candles import load_candles
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderAction
 from market_maker.durable import migrate, repository, schema
-from market_maker.durable.engine import DurableEngine
+from market_maker.durable.execution import DurableExecution, durable_engine
 from market_maker.durable.workflows import cycle_id, update_id
 from market_maker.engine.base import EngineObserver
+from market_maker.engine.grid import GridEngine
 from market_maker.state import snapshot
 from support.shared_data import shared_data
 
@@ -78,9 +79,15 @@ def test_parity_and_tables_on_each_backend(database_url: str, candles: tuple[Can
         engine.dispose()
 
 
-def _engine(config: AppConfig, url: str) -> tuple[DurableEngine, object]:
+def execution_of(engine: GridEngine) -> DurableExecution:
+    """The engine's durable execution (its workflows and database)."""
+    assert isinstance(engine.execution, DurableExecution)
+    return engine.execution
+
+
+def _engine(config: AppConfig, url: str) -> tuple[GridEngine, object]:
     venue = simulated_exchange(config)
-    return DurableEngine(config, venue, database_url=url), venue
+    return durable_engine(config, venue, database_url=url), venue
 
 
 def test_replayed_updates_and_reinvoked_workflows_change_nothing(
@@ -113,9 +120,9 @@ def test_replayed_updates_and_reinvoked_workflows_change_nothing(
         for status in cycles[:5]:
             handle = DBOS.retrieve_workflow(status.workflow_id)
             with SetWorkflowID(status.workflow_id):
-                again = engine.workflows.decision_cycle([])  # type: ignore[union-attr]
+                again = execution_of(engine).workflows.decision_cycle([])  # type: ignore[union-attr]
             assert again == handle.get_result()
-        assert engine.orders_placed == placed and engine.booked == []
+        assert engine.orders_placed == placed
         assert dict(engine.state.book.slots) == slots_after
     finally:
         engine.stop()
@@ -146,7 +153,7 @@ def test_transaction_steps_run_again_after_their_commit_change_nothing(
     """The at-least-once window: a step that committed is re-run (recovery). Nothing moves."""
     actions = _Actions()
     venue = simulated_exchange(CONFIG)
-    engine = DurableEngine(CONFIG, venue, database_url=database_url, observer=actions)
+    engine = durable_engine(CONFIG, venue, database_url=database_url, observer=actions)
     engine.start()
     try:
         reports = []
@@ -166,7 +173,7 @@ def test_transaction_steps_run_again_after_their_commit_change_nothing(
         before = (book.realized_pnl, book.fees_paid, dict(book.slots), book.inventory)
         rows_before = _fill_rows(database_url)
         version = engine.state.version
-        steps = engine.workflows
+        steps = execution_of(engine).workflows
         assert steps is not None
         for cycle in cycles[-5:]:  # the intents of recent cycles, recorded again
             steps.record_intents(cycle)
@@ -175,8 +182,8 @@ def test_transaction_steps_run_again_after_their_commit_change_nothing(
         assert after == before
         assert _fill_rows(database_url) == rows_before  # no fill row written twice
         assert engine.state.version == version + 6  # each re-run committed a new version
-        assert engine.db is not None
-        with engine.db.connect() as conn:
+        assert execution_of(engine).db is not None
+        with execution_of(engine).db.connect() as conn:
             stored = repository.load(conn, CONFIG.bot_id, CONFIG.symbol)
         assert stored is not None and dict(stored.book.slots) == before[2]
     finally:
@@ -192,7 +199,7 @@ def test_a_workflow_run_after_its_booking_committed_books_nothing_more(
     engine, venue = _engine(CONFIG, database_url)
     engine.start()
     try:
-        steps = engine.workflows
+        steps = execution_of(engine).workflows
         assert steps is not None
         fill = None
         for candle in candles[:600]:
@@ -211,7 +218,7 @@ def test_a_workflow_run_after_its_booking_committed_books_nothing_more(
         before = (book.realized_pnl, book.fees_paid, dict(book.slots), book.inventory)
         rows = _fill_rows(database_url)
         assert rows
-        wid = update_id(engine.prefix, fill)
+        wid = update_id(execution_of(engine).prefix, fill)
         assert DBOS.get_workflow_status(wid) is None  # DBOS has no record of it
         engine.on_order_update(fill)  # the workflow runs its body, as a recovery would
         status = DBOS.get_workflow_status(wid)
@@ -257,13 +264,13 @@ def test_checkpoint_progress_saves_the_time_a_quiet_price_update_reached(
 ) -> None:
     """``status`` reads the tables: after a batch, they hold the last price the bot saw."""
     venue = simulated_exchange(CONFIG)
-    engine = DurableEngine(CONFIG, venue, database_url=database_url)
+    engine = durable_engine(CONFIG, venue, database_url=database_url)
     engine.start()
     try:
 
         def stored() -> tuple[int, int]:
-            assert engine.db is not None
-            with engine.db.connect() as conn:
+            assert execution_of(engine).db is not None
+            with execution_of(engine).db.connect() as conn:
                 state = repository.load(conn, CONFIG.bot_id, CONFIG.symbol)
             assert state is not None
             return state.version, state.last_update_ms

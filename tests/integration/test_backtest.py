@@ -12,7 +12,7 @@ from market_maker.backtest.runner import run_backtest, simulated_exchange
 from market_maker.config.app import AppConfig
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import OrderUpdate, PlaceOrderRequest
-from market_maker.engine.simple import CheckpointPolicy
+from market_maker.engine.execution import CheckpointPolicy
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.stores.sqlite import SqliteStore
 

@@ -32,7 +32,7 @@ from market_maker.domain.enums import (
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import GridEngine, simple_engine
 from market_maker.exchanges.base import RetryableExchangeError
 from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
 from market_maker.risk.events import RiskEvent, RiskEventKind
@@ -98,7 +98,7 @@ class Recorder(EngineObserver):
         self.events.append(event)
 
 
-def step(engine: SimpleEngine, exchange: SimulatedExchange, candle: Candle) -> None:
+def step(engine: GridEngine, exchange: SimulatedExchange, candle: Candle) -> None:
     """One candle the way the backtest runner drives it."""
     for report in exchange.on_candle(candle):
         engine.on_order_update(report)
@@ -118,7 +118,7 @@ def resting_buys(exchange: SimulatedExchange) -> set[Decimal]:
     return {price for side, price, _ in resting(exchange).values() if side is Side.BUY}
 
 
-def cid_at(engine: SimpleEngine, level: str) -> str:
+def cid_at(engine: GridEngine, level: str) -> str:
     order = engine.state.book.slots[D(level)].active_order
     assert order is not None
     return order.client_order_id
@@ -137,9 +137,9 @@ def venue() -> SimulatedExchange:
 
 def started(
     config: AppConfig, exchange: SimulatedExchange, store: Store | None = None
-) -> tuple[SimpleEngine, Recorder]:
+) -> tuple[GridEngine, Recorder]:
     recorder = Recorder()
-    engine = SimpleEngine(config, exchange, store or MemoryStore(), observer=recorder)
+    engine = simple_engine(config, exchange, store or MemoryStore(), observer=recorder)
     engine.start()
     return engine, recorder
 
@@ -335,7 +335,7 @@ def test_pending_intent_that_never_reached_the_venue_is_resolved_absent(
             return getattr(self.inner, name)
 
     flaky = LosesThePlace(venue)
-    engine = SimpleEngine(make_config(), flaky, MemoryStore())  # type: ignore[arg-type]
+    engine = simple_engine(make_config(), flaky, MemoryStore())  # type: ignore[arg-type]
     engine.start()
     engine.on_candle(bar(0))
     engine.on_price_update(PriceUpdate(SYMBOL, D(100_000), T0))
@@ -418,7 +418,7 @@ def test_fill_while_the_bot_was_down_is_booked_once_with_its_real_price_and_fee(
 # -- (d) position drift ----------------------------------------------------------------------
 
 
-def _holding_two_levels() -> tuple[SimpleEngine, Recorder, SimulatedExchange]:
+def _holding_two_levels() -> tuple[GridEngine, Recorder, SimulatedExchange]:
     """An engine whose grid holds 0.02 BTC (99,900 and 99,800 filled), reconciled clean."""
     config = make_config({"breaker": {"cooldown_s": 60}})
     exchange = simulated_exchange(config)

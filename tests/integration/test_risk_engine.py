@@ -13,7 +13,7 @@ from market_maker.backtest.runner import run_backtest, simulated_exchange
 from market_maker.config.app import AppConfig
 from market_maker.domain.enums import OrderStatus, RiskState
 from market_maker.domain.market import Candle
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import simple_engine
 from market_maker.risk.events import RiskEventKind
 from market_maker.stores.memory import MemoryStore
 from support.risk_runs import D, Recorder, Run, merge
@@ -151,7 +151,7 @@ def test_manual_reset_leaves_a_risk_state_set_by_hand(restart: bool) -> None:
     config = synthetic_config(risk={"breaker": {"max_consecutive_losses": 0}})
     store = MemoryStore()
     exchange = simulated_exchange(config)
-    engine = SimpleEngine(config, exchange, store)
+    engine = simple_engine(config, exchange, store)
     engine.start()
     run = Run(config, exchange, engine, Recorder())
     run.step(0, bar(0, "100000"))
@@ -161,11 +161,11 @@ def test_manual_reset_leaves_a_risk_state_set_by_hand(restart: bool) -> None:
     assert run.openings() == []
     if restart:
         engine.stop()
-        engine = SimpleEngine(config, exchange, store)
+        engine = simple_engine(config, exchange, store)
         engine.start()
         run = Run(config, exchange, engine, Recorder())
 
-    # "Operator reset: leave RISK_MODE and HALTED" (SimpleEngine.reset_risk).
+    # "Operator reset: leave RISK_MODE and HALTED" (GridEngine.reset_risk).
     engine.reset_risk(T0 + 2 * 60_000)
     run.step(2, bar(2, "100000"))
     assert engine.state.risk_state is RiskState.NORMAL
@@ -184,7 +184,7 @@ def test_a_bot_restarted_in_risk_mode_stays_there_until_calm_or_reset(
     config = synthetic_config(risk=risk)
     store = MemoryStore()
     exchange = simulated_exchange(config)
-    first = SimpleEngine(config, exchange, store)
+    first = simple_engine(config, exchange, store)
     first.start()
     run = Run(config, exchange, first, Recorder())
     for i, candle in enumerate(calm_then_spike()):
@@ -192,7 +192,7 @@ def test_a_bot_restarted_in_risk_mode_stays_there_until_calm_or_reset(
     assert first.state.risk_state is RiskState.RISK_MODE
     first.stop()
 
-    second = SimpleEngine(config, exchange, store)
+    second = simple_engine(config, exchange, store)
     second.start()
     assert second.state.risk_state is RiskState.RISK_MODE
     run = Run(config, exchange, second, Recorder())

@@ -21,7 +21,7 @@ from market_maker.config.loader import load_config
 from market_maker.data.sample import SAMPLE_TRADES_SYMBOL, sample_trades_path
 from market_maker.data.trades import Trade, load_trades, trades_to_candles
 from market_maker.domain.market import Candle
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import GridEngine, simple_engine
 from market_maker.stores.memory import MemoryStore
 
 TICKS_YAML = Path(__file__).resolve().parents[2] / "src/market_maker/examples/ticks.yaml"
@@ -120,7 +120,7 @@ class _CandleRecorder:
     """The Simple engine, remembering the candles it is fed (a wrapper, not a subclass: the
     compiled engine cannot be subclassed)."""
 
-    def __init__(self, engine: SimpleEngine) -> None:
+    def __init__(self, engine: GridEngine) -> None:
         self.engine, self.seen = engine, list[Candle]()
 
     def on_candle(self, candle: Candle) -> None:
@@ -136,7 +136,7 @@ def test_candles_built_on_the_fly_are_those_of_trades_to_candles(
     config: AppConfig, trades: tuple[Trade, ...], candle_s: int
 ) -> None:
     venue = simulated_exchange(config)
-    engine = _CandleRecorder(SimpleEngine(config, venue, MemoryStore()))
+    engine = _CandleRecorder(simple_engine(config, venue, MemoryStore()))
     initial = {"USDT": venue.total("USDT"), "BTC": venue.total("BTC")}
     _, _, bars = replay_trades(
         engine,  # type: ignore[arg-type]

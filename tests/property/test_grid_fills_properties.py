@@ -24,7 +24,7 @@ from market_maker.domain.enums import GridMode, OrderRole, Side, Spacing
 from market_maker.domain.market import PriceUpdate
 from market_maker.domain.orders import ActionKind, OrderAction
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import simple_engine
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.stores.memory import MemoryStore
 
@@ -145,7 +145,7 @@ def test_an_opening_order_is_never_cancelled_while_the_price_moves_towards_it(  
     config = app_config(**grid)
     exchange: SimulatedExchange = simulated_exchange(config)
     observer = _Actions()
-    engine = SimpleEngine(config, exchange, MemoryStore(), observer=observer)
+    engine = simple_engine(config, exchange, MemoryStore(), observer=observer)
     engine.start()
     previous: Decimal | None = None
     for candle in linear_candles(SYMBOL, [START, *walk(START, moves)]):

@@ -23,7 +23,7 @@ from market_maker.backtest.runner import simulated_exchange
 from market_maker.config.app import AppConfig
 from market_maker.domain.enums import GridMode, HaltedClosingPolicy, OrderRole, RiskState
 from market_maker.domain.market import Candle, PriceUpdate
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import simple_engine
 from market_maker.stores.memory import MemoryStore
 
 D = Decimal
@@ -126,7 +126,7 @@ def test_no_opening_order_rests_outside_normal_and_inventory_stays_capped(case: 
     config = case.config
     grid = config.grid
     exchange = simulated_exchange(config)
-    engine = SimpleEngine(config, exchange, MemoryStore())
+    engine = simple_engine(config, exchange, MemoryStore())
     engine.start()
     states: set[RiskState] = set()
     for i, candle in enumerate(case.candles):

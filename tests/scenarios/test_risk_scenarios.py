@@ -36,7 +36,7 @@ from market_maker.data.candles import load_candles
 from market_maker.domain.enums import OrderRole, OrderStatus, RiskState
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import simple_engine
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.risk.events import RiskEvent, RiskEventKind
 from market_maker.slots.client_ids import parse_client_order_id
@@ -127,7 +127,7 @@ def drive(scenario: Scenario) -> tuple[list[Observation], Recorder]:
     config = config_for(scenario)
     exchange: SimulatedExchange = simulated_exchange(config)
     recorder = Recorder()
-    engine = SimpleEngine(config, exchange, MemoryStore(), observer=recorder)
+    engine = simple_engine(config, exchange, MemoryStore(), observer=recorder)
     engine.start()
     observed: list[Observation] = []
     for i, candle in enumerate(window(scenario)):

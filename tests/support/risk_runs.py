@@ -11,7 +11,7 @@ from market_maker.backtest.runner import simulated_exchange
 from market_maker.config.app import AppConfig
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import GridEngine, simple_engine
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.risk.events import RiskEvent, RiskEventKind
 from market_maker.slots.book import BookedFill
@@ -51,14 +51,14 @@ class Recorder(EngineObserver):
 class Run:
     config: AppConfig
     exchange: SimulatedExchange
-    engine: SimpleEngine
+    engine: GridEngine
     recorder: Recorder
 
     @classmethod
     def start(cls, config: AppConfig) -> "Run":
         exchange = simulated_exchange(config)
         recorder = Recorder()
-        engine = SimpleEngine(config, exchange, MemoryStore(), observer=recorder)
+        engine = simple_engine(config, exchange, MemoryStore(), observer=recorder)
         engine.start()
         return cls(config, exchange, engine, recorder)
 

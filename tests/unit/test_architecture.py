@@ -143,3 +143,70 @@ def test_allowed_imports_are_not_reported(tmp_path: Path) -> None:
     (tmp_path / "ops").mkdir()
     (tmp_path / "ops" / "metrics.py").write_text("import prometheus_client\n")
     assert shell_violations(tmp_path) == []
+
+
+# -- no import cycles ---------------------------------------------------------------------
+
+
+def _module_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (lazy and type-checking imports too)."""
+    modules = {
+        ".".join(p.relative_to(root).with_suffix("").parts): p
+        for p in root.rglob("*.py")
+        if p.relative_to(root).parts[0] != "pb"
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            found: list[str] = []
+            if isinstance(node, ast.Import):
+                found = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for dotted in found:
+                if dotted.startswith("market_maker."):
+                    inner = dotted.removeprefix("market_maker.")
+                    if inner in modules and not inner.endswith("__init__"):
+                        targets.add(inner)
+        graph[name] = targets - {name}
+    return graph
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    """Every cycle of module imports in the package at ``root`` (one path per cycle)."""
+    graph = _module_graph(root)
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(node: str, path: list[str]) -> None:
+        if node in path:
+            cycles.append(path[path.index(node) :] + [node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph.get(node, ())):
+            walk(nxt, path + [node])
+        done.add(node)
+
+    for start in sorted(graph):
+        walk(start, [])
+    return cycles
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    assert import_cycles(ROOT) == []
+
+
+def test_an_import_cycle_is_caught(tmp_path: Path) -> None:
+    """The workflows importing the durable execution (which imports them) is a cycle."""
+    import shutil
+
+    copy = tmp_path / "market_maker"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    workflows = copy / "durable" / "workflows.py"
+    workflows.write_text(
+        workflows.read_text() + "\nfrom market_maker.durable.execution import DurableExecution\n"
+    )
+    cycles = import_cycles(copy)
+    assert cycles and all({"durable.workflows", "durable.execution"} <= set(c) for c in cycles)

@@ -27,7 +27,8 @@ from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import CheckpointPolicy, SimpleEngine
+from market_maker.engine.execution import CheckpointPolicy
+from market_maker.engine.grid import GridEngine, simple_engine
 from market_maker.engine.startup import safety_checks
 from market_maker.exchanges.simulated import SimulatedExchange, SimulatedExchangeConfig
 from market_maker.risk.events import RiskEvent
@@ -149,9 +150,7 @@ def run_backtest(
             refine,
         )
     except BaseException:
-        abort = getattr(engine, "abort", None)  # the Durable engine releases DBOS
-        if abort is not None:
-            abort()
+        engine.abort()  # the Durable engine releases DBOS
         raise
     engine.stop()
     elapsed = time.perf_counter() - started
@@ -263,19 +262,19 @@ class _Run:
         checkpoint: CheckpointPolicy,
         always_decide: bool,
         durable_url: str | None,
-    ) -> SimpleEngine:
+    ) -> GridEngine:
         """The engine that trades on the venue, reporting to the recorder."""
         if durable_url is not None:
-            from market_maker.durable.engine import DurableEngine  # DBOS only when asked for
+            from market_maker.durable.execution import durable_engine  # DBOS only when asked for
 
-            return DurableEngine(
+            return durable_engine(
                 self.config,
                 self.exchange,
                 database_url=durable_url,
                 observer=self.recorder,
                 always_decide=always_decide,
             )
-        return SimpleEngine(
+        return simple_engine(
             self.config,
             self.exchange,
             store if store is not None else MemoryStore(),
@@ -286,7 +285,7 @@ class _Run:
 
     def result(
         self,
-        engine: SimpleEngine,
+        engine: GridEngine,
         curve: list[EquityPoint],
         track: EquityTracker,
         span: tuple[int, int, Decimal],
@@ -341,7 +340,7 @@ class _Run:
                 "safety_checks": [
                     {"check": c.name, "passed": c.passed, "message": c.message} for c in checks
                 ],
-                "reconciliation": dict(sorted(engine.upkeep.corrections.items())),
+                "reconciliation": dict(sorted(engine.corrections.items())),
             },
             summary=summary,
             fills=recorder.fills,

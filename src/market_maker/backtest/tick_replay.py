@@ -39,7 +39,9 @@ TRADE_SAMPLE_MS = 1000
 class TickEngine(Protocol):
     """What the tick loop needs of the engine (the Simple engine, or a wrapper of it)."""
 
-    state: GridState
+    @property
+    def state(self) -> GridState:
+        """The bot's state."""
 
     def start(self) -> None:
         """Load (or create) the state and get ready to trade."""

@@ -20,6 +20,7 @@ from market_maker.slots.book import BookedFill
 from market_maker.slots.model import OrderRecord, Slot
 from market_maker.state import snapshot
 from market_maker.state.model import GridState
+from market_maker.state.views import order_view, slot_view
 from market_maker.stores.base import REFUSE, check_version_order
 
 
@@ -57,36 +58,11 @@ def _upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
 
 
 def _slot_row(bot: str, symbol: str, slot: Slot) -> dict[str, Any]:
-    return {
-        "bot_id": bot,
-        "symbol": symbol,
-        "level": decimal_to_str(slot.level),
-        "status": slot.status.value,
-        "position_qty": decimal_to_str(slot.position_qty),
-        "cost_basis": decimal_to_str(slot.cost_basis),
-        "realized_pnl": decimal_to_str(slot.realized_pnl),
-        "fees_paid": decimal_to_str(slot.fees_paid),
-        "generation": slot.generation,
-        "client_order_id": slot.order.client_order_id if slot.order is not None else "",
-    }
+    return {"bot_id": bot, "symbol": symbol, **slot_view(slot)}
 
 
 def _order_row(bot: str, symbol: str, order: OrderRecord) -> dict[str, Any]:
-    return {
-        "bot_id": bot,
-        "symbol": symbol,
-        "client_order_id": order.client_order_id,
-        "level": decimal_to_str(order.level),
-        "side": order.side.value,
-        "role": order.role.value,
-        "price": decimal_to_str(order.price),
-        "qty": decimal_to_str(order.qty),
-        "status": order.status.value if order.status is not None else "PENDING",
-        "filled_qty": decimal_to_str(order.filled_qty),
-        "fee": decimal_to_str(order.fee),
-        "order_id": order.order_id,
-        "placed_ms": order.placed_ms,
-    }
+    return {"bot_id": bot, "symbol": symbol, **order_view(order)}
 
 
 def save(

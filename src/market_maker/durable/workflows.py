@@ -21,25 +21,45 @@ nothing more. (A DBOS datasource transaction would make either exactly-once, at 
 statements and two more commits; idempotency makes that unnecessary.)
 
 DBOS is a process-wide singleton: ``register`` defines the functions once per DBOS
-instance, bound to the engine that runs them.
+instance, bound to one ``WorkflowContext``: the engine's ``Ledger`` port (record intents,
+book reports), the exchange and the execution's bookkeeping. The workflows never see the
+engine itself.
 """
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from dbos import DBOS
 
-from market_maker.domain.enums import SlotStatus
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
 from market_maker.durable import faults
 from market_maker.durable.table_store import write
-from market_maker.exchanges.base import RetryableExchangeError
+from market_maker.engine.execution import Ledger, Outcome
+from market_maker.exchanges.base import Exchange, RetryableExchangeError
 from market_maker.slots.book import BookedFill
 
-if TYPE_CHECKING:
-    from market_maker.durable.engine import DurableEngine
+
+@dataclass(slots=True)
+class WorkflowContext:
+    """What the workflows work with.
+
+    Attributes:
+        ledger: The engine's narrow port: its state, record intents, book reports.
+        exchange: Where orders go.
+        lock: Held by every transaction (recovered workflows run on DBOS threads).
+        fresh_intents: Client order ids whose intent this process recorded: their place
+            step needs no lookup first (only a step re-run after a crash, in a new process,
+            does).
+        saved_ms: Event time of the state last written by a workflow or a checkpoint.
+    """
+
+    ledger: Ledger
+    exchange: Exchange
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    fresh_intents: set[str] = field(default_factory=set)
+    saved_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,72 +71,38 @@ class Workflows:
     recovery does after a crash between their commit and DBOS's next record.
     """
 
-    decision_cycle: Callable[[list[OrderAction]], list[tuple[OrderUpdate | None, bool]]]
+    decision_cycle: Callable[[list[OrderAction]], list[Outcome]]
     order_update: Callable[[OrderUpdate], list[BookedFill]]
     record_intents: Callable[[list[OrderAction]], None]
     book_reports: Callable[[list[OrderUpdate], list[str]], list[BookedFill]]
 
 
-def register(db: sa.Engine, engine: "DurableEngine") -> Workflows:
-    """Define and register the workflows for ``engine`` (before ``DBOS.launch``)."""
+def register(db: sa.Engine, context: WorkflowContext) -> Workflows:
+    """Define and register the workflows for ``context`` (before ``DBOS.launch``)."""
+    ledger = context.ledger
 
     @DBOS.step(name="mm_record_intents")
     def record_intents(actions: list[OrderAction]) -> None:
-        with engine.lock, db.begin() as conn:
-            _record_intents(conn, actions)
+        with context.lock, db.begin() as conn:
+            context.fresh_intents.update(ledger.record_intents(actions))
+            _persist(context, conn, [])
+            faults.point("intents")
         faults.point("intents-committed")
 
-    def _record_intents(conn: sa.Connection, actions: list[OrderAction]) -> None:
-        state = engine.state
-        book = state.book
-        for action in actions:
-            cid = action.client_order_id
-            if action.kind is ActionKind.PLACE:
-                if book.find_order(cid) is None:  # idempotent: a re-run records nothing
-                    book.record_intent(action, state.last_update_ms)
-                    engine.fresh_intents.add(cid)
-            else:
-                slot = book.get(action.slot_level)
-                if (
-                    slot is not None
-                    and slot.status is SlotStatus.LOCKED
-                    and slot.order is not None
-                    and slot.order.client_order_id == cid
-                ):
-                    book.record_cancel_sent(action.slot_level)
-        _persist(engine, conn, [])
-        faults.point("intents")
-
     def book(reports: list[OrderUpdate], failed_cancels: list[str]) -> list[BookedFill]:
-        with engine.lock, db.begin() as conn:
-            fills = _book_reports(conn, reports, failed_cancels)
+        with context.lock, db.begin() as conn:
+            fills = ledger.book_reports(reports, failed_cancels)
+            _persist(context, conn, fills)
+            faults.point("reports")
         faults.point("reports-committed")
         return fills
 
-    def _book_reports(
-        conn: sa.Connection, reports: list[OrderUpdate], failed_cancels: list[str]
-    ) -> list[BookedFill]:
-        state = engine.state
-        book = state.book
-        fills: list[BookedFill] = []
-        for cid in failed_cancels:
-            order = book.find_order(cid)
-            if order is not None:
-                book.record_cancel_failed(order.level)
-        for report in reports:
-            result = book.apply_update(report)
-            fills += result.fills
-            engine.booked.append((report, result))  # the engine's hooks run after commit
-        _persist(engine, conn, fills)
-        faults.point("reports")
-        return fills
-
-    place, cancel = _exchange_steps(engine)
+    place, cancel = _exchange_steps(context)
 
     @DBOS.workflow(name="mm_decision_cycle")
-    def decision_cycle(actions: list[OrderAction]) -> list[tuple[OrderUpdate | None, bool]]:
+    def decision_cycle(actions: list[OrderAction]) -> list[Outcome]:
         record_intents(actions)
-        outcomes: list[tuple[OrderUpdate | None, bool]] = []
+        outcomes: list[Outcome] = []
         for action in actions:
             if action.kind is ActionKind.PLACE:
                 outcomes.append((place(action), True))
@@ -136,34 +122,31 @@ def register(db: sa.Engine, engine: "DurableEngine") -> Workflows:
     return Workflows(decision_cycle, order_update, record_intents, book)
 
 
-def _persist(engine: "DurableEngine", conn: sa.Connection, fills: list[BookedFill]) -> None:
-    """Write the engine's state as a new version, with its changed rows and ``fills``."""
-    state = engine.state
+def _persist(context: WorkflowContext, conn: sa.Connection, fills: list[BookedFill]) -> None:
+    """Write the state as a new version, with its changed rows and ``fills``."""
+    state = context.ledger.state
     state.version += 1
     write(conn, state, fills)
-    engine.store_seen_ms = state.last_update_ms
+    context.saved_ms = state.last_update_ms
 
 
 def _exchange_steps(
-    engine: "DurableEngine",
-) -> tuple[
-    Callable[[OrderAction], OrderUpdate | None],
-    Callable[[OrderAction], tuple[OrderUpdate | None, bool]],
-]:
+    context: WorkflowContext,
+) -> tuple[Callable[[OrderAction], OrderUpdate | None], Callable[[OrderAction], Outcome]]:
     """The exchange calls, one DBOS step each."""
 
     @DBOS.step(name="mm_place")
     def place(action: OrderAction) -> OrderUpdate | None:
         request = action.place
         assert request is not None
-        exchange = engine.exchange
+        exchange = context.exchange
         cid = request.client_order_id
         try:
-            if cid not in engine.fresh_intents:  # a re-run after a crash: look it up first
+            if cid not in context.fresh_intents:  # a re-run after a crash: look it up first
                 found = exchange.get_order(request.symbol, cid)
                 if found is not None:
                     return found  # accepted before the crash: bind it, never send it twice
-            engine.fresh_intents.discard(cid)
+            context.fresh_intents.discard(cid)
             report = exchange.place_order(request)
             faults.point("after-place")
             return report
@@ -171,10 +154,10 @@ def _exchange_steps(
             return None  # outcome unknown: the slot stays PENDING until a lookup resolves it
 
     @DBOS.step(name="mm_cancel")
-    def cancel(action: OrderAction) -> tuple[OrderUpdate | None, bool]:
+    def cancel(action: OrderAction) -> Outcome:
         assert action.cancel is not None
         try:
-            return engine.exchange.cancel_order(action.cancel), True
+            return context.exchange.cancel_order(action.cancel), True
         except RetryableExchangeError:
             return None, False
 
@@ -194,4 +177,4 @@ def update_id(prefix: str, update: OrderUpdate) -> str:
     )
 
 
-__all__: Sequence[str] = ["Workflows", "cycle_id", "register", "update_id"]
+__all__: Sequence[str] = ["WorkflowContext", "Workflows", "cycle_id", "register", "update_id"]

@@ -3,18 +3,43 @@
 Shared by the Simple (development / backtest) and Durable (production) engines.
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderAction, OrderUpdate
 from market_maker.exchanges.base import Balance
 from market_maker.risk.events import RiskEvent
 from market_maker.slots.book import BookedFill
+from market_maker.slots.model import Slot
+from market_maker.state.model import GridState
 
 
 class Engine(Protocol):
-    """Drives the pure strategy and the slot book from market and order events."""
+    """Drives the pure strategy and the slot book from market and order events.
+
+    The type every runner and command works with (``market_maker.engine.grid.GridEngine``
+    implements it, with either execution). Events come one at a time from one thread; the
+    operator verbs are called between events, never concurrently with one.
+    """
+
+    orders_placed: int
+    """Orders sent so far by this process."""
+    orders_canceled: int
+    """Cancels sent so far by this process."""
+    decisions: int
+    """Decisions taken so far by this process."""
+
+    @property
+    def state(self) -> GridState:
+        """The bot's state (book, prices, risk state, version); read it, never mutate it."""
+        ...
+
+    @property
+    def corrections(self) -> Mapping[str, int]:
+        """Reconciliation and cleaning corrections carried out, by kind."""
+        ...
 
     def start(self) -> None:
         """Load (or create) the state and get ready to trade."""
@@ -22,6 +47,14 @@ class Engine(Protocol):
 
     def stop(self) -> None:
         """Stop deciding and checkpoint the state."""
+        ...
+
+    def abort(self) -> None:
+        """Stop without saving, after a failure (storage holds the last checkpoint)."""
+        ...
+
+    def checkpoint_progress(self) -> None:
+        """Save the price and time reached if no save has recorded them yet."""
         ...
 
     def on_candle(self, candle: Candle) -> None:
@@ -42,6 +75,31 @@ class Engine(Protocol):
 
     def on_position_update(self, position: Decimal) -> None:
         """The exchange's position changed (derivatives)."""
+        ...
+
+    # -- operator verbs (see the operations guide) -----------------------------------------
+
+    def reset_risk(self, ts_ms: int) -> None:
+        """Leave RISK_MODE and HALTED."""
+        ...
+
+    def halt(self, reason: str, ts_ms: int) -> None:
+        """Trip the circuit breaker by hand (only ``reset_risk`` ends it)."""
+        ...
+
+    def release_slot(self, level: Decimal) -> Slot:
+        """Free a stuck slot after looking its order up on the exchange.
+
+        Refused while the exchange holds the order open.
+        """
+        ...
+
+    def cancel_openings(self) -> int:
+        """Cancel every resting opening order; return how many cancels were sent."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """The read model of the bot (``market_maker.state.views.state_view``) as plain data."""
         ...
 
 

@@ -15,7 +15,8 @@ from types import FrameType
 
 from market_maker.config.app import AppConfig
 from market_maker.domain.market import PriceUpdate
-from market_maker.durable.engine import DurableEngine
+from market_maker.durable.execution import durable_engine
+from market_maker.engine.grid import GridEngine
 from market_maker.engine.startup import refuse_unsafe_start
 from market_maker.exchanges.base import RetryableExchangeError
 from market_maker.paper.client import PaperExchange
@@ -43,7 +44,7 @@ def freeze_startup_heap() -> None:
 class LiveRunner:
     """Runs one bot until ``stop_requested`` is set (by a signal or by the caller)."""
 
-    def __init__(self, config: AppConfig, exchange: PaperExchange, engine: DurableEngine) -> None:
+    def __init__(self, config: AppConfig, exchange: PaperExchange, engine: GridEngine) -> None:
         self.config = config
         self.exchange = exchange
         self.engine = engine
@@ -132,7 +133,7 @@ class LiveRunner:
 def run_live(config: AppConfig) -> int:
     """Run the bot of ``config`` until SIGINT or SIGTERM; return the number of candles seen."""
     exchange = PaperExchange(config.venue.url)
-    runner = LiveRunner(config, exchange, DurableEngine(config, exchange))
+    runner = LiveRunner(config, exchange, durable_engine(config, exchange))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         runner.stop_requested.set()

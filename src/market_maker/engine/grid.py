@@ -1,13 +1,18 @@
-"""The Simple engine — *development / backtest*.
+"""The grid engine: decides with the pure strategy and books what the exchange reports.
 
-In-process and synchronous: every event is handled to completion before the next. It runs
-the same pure decision code as the Durable (production) engine; what it lacks is crash
-safety beyond its store's checkpoints.
+One engine for every venue and every way of running. What differs is injected:
+
+* the **exchange** (simulated for backtests, the paper exchange, a real venue), and
+* the **execution** (``market_maker.engine.execution``): ``DirectExecution`` for the
+  Simple engine (*development / backtest*: in-process, saved through a store) or
+  ``DurableExecution`` for the Durable engine (*production*: DBOS workflows). ``simple_engine``
+  and ``market_maker.durable.execution.durable_engine`` build the two.
 
 Decision cycle, on every price update::
 
-    decide (pure) -> for each action: record intent (write-ahead) -> exchange call
-                  -> apply the exchange's report -> repeat while the decision still acts
+    decide (pure) -> execution: record intents (write-ahead) -> exchange calls
+                  -> book the reports -> engine hooks (risk layer, observer)
+                  -> repeat while the decision still acts
 
 The loop repeats (a few rounds at most) because one decision can unblock the next: a
 confirmed cancel frees a slot or exposure for a new order.
@@ -15,23 +20,32 @@ confirmed cancel frees a slot or exposure for a new order.
 
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from enum import Enum
+from typing import Any
 
 from market_maker.config.app import AppConfig
-from market_maker.domain.enums import OrderStatus, RiskState
+from market_maker.domain.enums import OrderRole, OrderStatus, RiskState, SlotStatus
+from market_maker.domain.errors import MarketMakerError
 from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle, PriceUpdate
-from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
+from market_maker.domain.orders import ActionKind, CancelOrderRequest, OrderAction, OrderUpdate
 from market_maker.engine.base import EngineObserver
+from market_maker.engine.execution import (
+    CheckpointPolicy,
+    DirectExecution,
+    Execution,
+    Outcome,
+)
 from market_maker.engine.risk_gate import RiskGate
 from market_maker.engine.upkeep import Upkeep
 from market_maker.exchanges.base import Balance, Exchange, RetryableExchangeError
 from market_maker.indicators.atr import Atr, AtrMethod
 from market_maker.risk.events import RiskEvent, RiskEventKind
-from market_maker.slots.book import SlotBook, UpdateResult
+from market_maker.slots.book import BookedFill, SlotBook, UpdateResult
+from market_maker.slots.model import Slot
 from market_maker.state.model import GridState
+from market_maker.state.views import state_view
 from market_maker.stores.base import Store
 from market_maker.strategy.decide import Decision
 from market_maker.strategy.planner import Planner
@@ -47,36 +61,35 @@ MAX_ROUNDS = 4
 """Decisions per price update at most (each round executes the previous one's actions)."""
 
 
-class CheckpointPolicy(Enum):
-    """When the Simple engine saves its state."""
-
-    EVERY_CHANGE = "every_change"
-    """After every intent and every applied report (write-ahead; for live runs)."""
-    ON_STOP = "on_stop"
-    """Only when stopped (backtests: fastest)."""
+class SlotStillOpenError(MarketMakerError):
+    """An operator asked to release a slot whose order the exchange still holds open."""
 
 
-class SimpleEngine:
-    """The development / backtest engine. Not thread-safe; one event at a time."""
+class GridEngine:
+    """Decides and books for one bot on one symbol. Not thread-safe; one event at a time.
+
+    Implements the ``Engine`` protocol (``market_maker.engine.base``) for runners and
+    commands, and the ``Ledger`` port (``market_maker.engine.execution``) for its execution.
+    """
 
     def __init__(
         self,
         config: AppConfig,
         exchange: Exchange,
-        store: Store,
+        execution: Execution,
         *,
         observer: EngineObserver | None = None,
-        checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
         always_decide: bool = False,
     ) -> None:
         self.config = config
         self.grid = config.grid
         self.instrument = config.to_instrument()
         self.exchange = exchange
-        self.store = store
+        self.execution = execution
         self.observer = observer or EngineObserver()
-        self.checkpoint = checkpoint
-        self.state = GridState(config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol))
+        self._state = GridState(
+            config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol)
+        )
         self._atr = Atr(self.grid.atr_window, self.grid.atr_method)
         # Candles not yet folded into the ATR (see ``on_candle``).
         self._atr_backlog: deque[tuple[Decimal, Decimal, Decimal]] = deque(
@@ -98,27 +111,44 @@ class SimpleEngine:
         self._defer_atr = not self._atr_matters and self.grid.atr_method is AtrMethod.SIMPLE
         self._always_decide = always_decide
         self._dirty = True  # something other than the price changed since the last decision
-        self.store_seen_ms: int | None = None  # the event time of the last save
         self._stable: TargetState | None = None  # last quiescent target, with its band
+        # Reports the book took whose hooks (risk layer, observer) have not run yet.
+        self._booked: list[tuple[OrderUpdate, UpdateResult]] = []
         self.decisions = 0
+        self.recovered = 0  # interrupted work the execution finished at start-up
+
+    @property
+    def state(self) -> GridState:
+        """The bot's state: book, prices, risk state, version."""
+        return self._state
+
+    @property
+    def corrections(self) -> Mapping[str, int]:
+        """Reconciliation and cleaning corrections carried out, by kind."""
+        return self.upkeep.corrections
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume from the store (or start fresh), then resolve orders of unknown outcome."""
-        self._resume()
+        """Resume from storage (or start fresh) and get ready to trade.
+
+        Finishes work a crash interrupted, resolves orders of unknown outcome and
+        reconciles with the exchange; only then does the engine decide.
+        """
+        self._resume(self.execution.open(self))
+        self.recovered = self.execution.recover()
+        self._drain()
         self._begin()
 
-    def _resume(self) -> None:
-        """Load the stored state, if any, with its ATR and risk layer."""
-        loaded = self.store.load()
+    def _resume(self, loaded: GridState | None) -> None:
+        """Take over the stored state, if any, with its ATR and risk layer."""
         if loaded is not None:
             if (loaded.bot_id, loaded.symbol) != (self.config.bot_id, self.config.symbol):
                 raise ValueError(
                     f"the store holds bot {loaded.bot_id} on {loaded.symbol}, not "
                     f"{self.config.bot_id} on {self.config.symbol}"
                 )
-            self.state = loaded
+            self._state = loaded
             if loaded.atr is not None:
                 self._atr = Atr.restore(loaded.atr)
                 self._atr_backlog.clear()
@@ -146,10 +176,21 @@ class SimpleEngine:
         self._changed()
 
     def stop(self) -> None:
-        """Stop deciding and checkpoint (a new version: price, time and ATR moved on)."""
+        """Stop deciding, checkpoint, and release the execution's storage.
+
+        The checkpoint is a new version: price, time and ATR moved on.
+        """
         self.running = False
-        self.state.version += 1
-        self._save()
+        try:
+            self.state.version += 1
+            self._save()
+        finally:
+            self.execution.close()
+
+    def abort(self) -> None:
+        """Stop without saving (after a failure: storage holds the last checkpoint)."""
+        self.running = False
+        self.execution.abort()
 
     # -- events ----------------------------------------------------------------------------
 
@@ -174,7 +215,7 @@ class SimpleEngine:
         if not candle.closed:
             return
         self._fold_atr(candle)
-        if self.risk.monitoring and self.checkpoint is CheckpointPolicy.EVERY_CHANGE:
+        if self.risk.monitoring and self.execution.every_change:
             self._checkpoint()  # the monitor's window moved: a restart resumes it exactly
 
     def _fold_atr(self, candle: Candle) -> None:
@@ -282,6 +323,68 @@ class SimpleEngine:
         """Operator halt: trip the breaker by hand (only ``reset_risk`` ends it)."""
         self._halt(RiskEventKind.OPERATOR_HALT, reason, ts_ms)
 
+    def release_slot(self, level: Decimal) -> Slot:
+        """Operator action: free the stuck slot at ``level`` after asking the exchange.
+
+        The slot's order is looked up by client order id first. What the exchange reports
+        is booked (a fill is never lost); if the order is still open there, the slot is
+        not released. An order the exchange does not know frees the slot.
+
+        Raises:
+            ValueError: No slot at ``level``, or it holds no order in flight.
+            SlotStillOpenError: The exchange still holds the order open.
+            RetryableExchangeError: The exchange did not answer; nothing changed.
+        """
+        book = self.state.book
+        slot = book.get(level)
+        if slot is None or slot.active_order is None:
+            raise ValueError(f"slot {level}: no order in flight to release")
+        cid = slot.active_order.client_order_id
+        found = self.exchange.get_order(self.config.symbol, cid)
+        if found is not None:
+            self._apply(found)
+            if found.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+                raise SlotStillOpenError(
+                    f"slot {level}: order {cid} is still open on the exchange; cancel it "
+                    "first (cancel_openings, or on the exchange), then release"
+                )
+        else:
+            slot = book.slots[level]
+            if slot.status is SlotStatus.PENDING:
+                book.resolve_absent(cid)
+            elif slot.status is SlotStatus.LOCKED:
+                book.release(level, "operator release: absent on the exchange")
+            self._changed()
+        return book.slots[level]
+
+    def cancel_openings(self) -> int:
+        """Operator action: cancel every resting opening order; return how many were sent.
+
+        Closing orders stay (they carry the positions' take-profits). A running bot places
+        openings again at its next decision unless its risk state forbids them; use it with
+        a stop or a risk mode.
+        """
+        actions = [
+            OrderAction(
+                ActionKind.CANCEL,
+                slot.level,
+                cancel=CancelOrderRequest(
+                    self.config.symbol, order.client_order_id, order.order_id
+                ),
+            )
+            for slot in self.state.book.slots.values()
+            if (order := slot.active_order) is not None
+            and order.role is OrderRole.OPEN
+            and slot.status is SlotStatus.LOCKED
+            and not order.cancel_requested
+        ]
+        self._execute_actions(actions)
+        return len(actions)
+
+    def status(self) -> dict[str, Any]:
+        """The read model of the bot (``market_maker.state.views``) and whether it runs."""
+        return {**state_view(self.state), "running": self.running}
+
     def _settle(self, decision: Decision) -> None:
         """Reality matches ``decision``'s target: remember its band, tidy the book."""
         self._stable = decision.target
@@ -291,14 +394,82 @@ class SimpleEngine:
             book.prune(keep=[o.level for o in decision.target.openings])
 
     def on_order_update(self, update: OrderUpdate) -> None:
-        """Book an exchange report."""
+        """Book an exchange report (duplicates and stale reports book nothing)."""
         self._apply(update)
 
     def _apply(self, update: OrderUpdate) -> UpdateResult:
-        result = self.state.book.apply_update(update)
-        self._observe(update, result)
+        """Book ``update`` through the execution, then run the hooks; return what it did."""
+        self.execution.book(update)
+        booked = self._booked[:]
+        self._drain()
+        for report, result in booked:
+            if report == update:
+                return result
+        return UpdateResult()
+
+    # -- the Ledger port (for the execution) -----------------------------------------------
+
+    def record_intents(self, actions: Sequence[OrderAction]) -> list[str]:
+        """Write-ahead: places go ``PENDING``, cancels are marked sent.
+
+        Idempotent: a place whose client order id the book knows, or a cancel already sent,
+        changes nothing.
+        """
+        state = self._state
+        book = state.book
+        fresh: list[str] = []
+        for action in actions:
+            cid = action.client_order_id
+            if action.kind is ActionKind.PLACE:
+                if book.find_order(cid) is None:
+                    book.record_intent(action, state.last_update_ms)
+                    fresh.append(cid)
+            else:
+                slot = book.get(action.slot_level)
+                if (
+                    slot is not None
+                    and slot.status is SlotStatus.LOCKED
+                    and slot.order is not None
+                    and slot.order.client_order_id == cid
+                ):
+                    book.record_cancel_sent(action.slot_level)
+        return fresh
+
+    def book_reports(
+        self, reports: Sequence[OrderUpdate], failed_cancels: Sequence[str]
+    ) -> list[BookedFill]:
+        """Book reports and cancels that failed; return the fills booked.
+
+        Reports are cumulative: booking one twice books nothing more. The hooks run later
+        (``_drain``), outside the execution's transaction.
+        """
+        book = self._state.book
+        for cid in failed_cancels:
+            order = book.find_order(cid)
+            if order is not None:
+                book.record_cancel_failed(order.level)
+        fills: list[BookedFill] = []
+        for report in reports:
+            result = book.apply_update(report)
+            fills += result.fills
+            self._booked.append((report, result))
+        return fills
+
+    def changed(self) -> None:
+        """Mark the state changed: decide again, and checkpoint."""
         self._changed()
-        return result
+
+    def _drain(self) -> bool:
+        """Run the hooks for reports the book took; True if any of them had fills."""
+        if not self._booked:
+            return False
+        booked, self._booked = self._booked, []
+        had_fills = False
+        for update, result in booked:
+            had_fills |= bool(result.fills)
+            self._observe(update, result)
+        self._dirty = True  # what the hooks changed goes with the next save; decide again
+        return had_fills
 
     def _observe(self, update: OrderUpdate, result: UpdateResult) -> None:
         """Tell the observer and the risk layer what booking ``update`` did."""
@@ -370,48 +541,19 @@ class SimpleEngine:
 
     def _execute_actions(self, actions: Sequence[OrderAction]) -> bool:
         """Execute actions in order; return True if any report was not the planned one."""
-        book = self.state.book
-        surprised = False
+        if not actions:
+            return False
+        placed = 0
         for action in actions:
             self.observer.on_action(action)
-            if action.kind is ActionKind.PLACE:
-                assert action.place is not None
-                book.record_intent(action, self.state.last_update_ms)
-                self._changed()  # the intent is saved before the call (write-ahead)
-                self.orders_placed += 1
-                report = self._call_place(action)
-                if report is None:
-                    surprised = True
-                    continue
-                placed = self._apply(report)
-                surprised |= report.status is not OrderStatus.NEW or bool(placed.fills)
-            else:
-                assert action.cancel is not None
-                book.record_cancel_sent(action.slot_level)
-                self._changed()
-                self.orders_canceled += 1
-                try:
-                    cancelled = self.exchange.cancel_order(action.cancel)
-                except RetryableExchangeError:
-                    log.warning("cancel of %s failed; retried later", action.client_order_id)
-                    book.record_cancel_failed(action.slot_level)
-                    surprised = True
-                    continue
-                if cancelled is None:
-                    surprised = True  # it had finished already: a fill we have not seen yet
-                    continue
-                outcome = self._apply(cancelled)
-                surprised |= cancelled.status is not OrderStatus.CANCELED or bool(outcome.fills)
-        return surprised
-
-    def _call_place(self, action: OrderAction) -> OrderUpdate | None:
-        assert action.place is not None
-        try:
-            return self.exchange.place_order(action.place)
-        except RetryableExchangeError:
-            # Outcome unknown: the slot stays PENDING until a lookup by id resolves it.
-            log.warning("place of %s: outcome unknown", action.client_order_id)
-            return None
+            placed += action.kind is ActionKind.PLACE
+        self.orders_placed += placed
+        self.orders_canceled += len(actions) - placed
+        outcomes = self.execution.execute(actions)
+        surprised = any(
+            _surprising(action, outcome) for action, outcome in zip(actions, outcomes, strict=True)
+        )
+        return self._drain() or surprised
 
     def _changed(self) -> None:
         self._dirty = True
@@ -424,17 +566,48 @@ class SimpleEngine:
         state can lag the market; a live runner calls this after each batch of candles so
         that ``status`` shows how far the bot got.
         """
-        if self.store_seen_ms != self.state.last_update_ms:
+        if self.execution.saved_ms != self.state.last_update_ms:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
         """A new state version (saved under EVERY_CHANGE) that does not alter the decision."""
         self.state.version += 1
-        if self.checkpoint is CheckpointPolicy.EVERY_CHANGE:
+        if self.execution.every_change:
             self._save()
 
     def _save(self) -> None:
         self.state.atr = self.atr.snapshot()
         self.state.risk_layer = self.risk.snapshot()
-        self.store.save(self.state)
-        self.store_seen_ms = self.state.last_update_ms
+        self.execution.save(self.state)
+
+
+def _surprising(action: OrderAction, outcome: Outcome) -> bool:
+    """True when an action's outcome is not the one planned (placed resting, or cancelled)."""
+    report, sent = outcome
+    if report is None:
+        return True  # unknown outcome, a failed cancel, or the order had finished already
+    if action.kind is ActionKind.PLACE:
+        return report.status is not OrderStatus.NEW or report.cum_filled_qty > 0
+    return report.status is not OrderStatus.CANCELED or not sent
+
+
+def simple_engine(
+    config: AppConfig,
+    exchange: Exchange,
+    store: Store,
+    *,
+    observer: EngineObserver | None = None,
+    checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
+    always_decide: bool = False,
+) -> GridEngine:
+    """The Simple engine (*development / backtest*): the grid engine, direct execution.
+
+    Its state is saved through ``store`` as ``checkpoint`` says.
+    """
+    return GridEngine(
+        config,
+        exchange,
+        DirectExecution(exchange, store, checkpoint),
+        observer=observer,
+        always_decide=always_decide,
+    )
