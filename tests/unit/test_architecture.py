@@ -181,12 +181,12 @@ def import_cycles(root: Path) -> list[list[str]]:
 
     def walk(node: str, path: list[str]) -> None:
         if node in path:
-            cycles.append(path[path.index(node) :] + [node])
+            cycles.append([*path[path.index(node) :], node])
             return
         if node in done:
             return
         for nxt in sorted(graph.get(node, ())):
-            walk(nxt, path + [node])
+            walk(nxt, [*path, node])
         done.add(node)
 
     for start in sorted(graph):

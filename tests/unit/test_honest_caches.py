@@ -11,15 +11,20 @@ from market_maker.domain.enums import Spacing
 from market_maker.domain.instrument import Instrument
 from market_maker.strategy.config import GridConfig
 from market_maker.strategy.lattice import Lattice
-from market_maker.strategy.target import frame_at
+from market_maker.strategy.planner import Planner
+from market_maker.strategy.target import StrategyMemo, frame_at
 
 INST = Instrument("BTC/USDT", Decimal("0.01"), Decimal("0.00001"))
 CONFIG = GridConfig(order_qty=Decimal("0.001"), max_inventory=Decimal(1))
 
 
+MEMO = StrategyMemo()
+"""One memo for every call, as a planner keeps one across its decisions."""
+
+
 def center(anchor: str, interval: str) -> str:
     frame, _ = frame_at(
-        Decimal("100250"), Decimal(interval), Decimal(anchor), Decimal(0), CONFIG, INST
+        Decimal("100250"), Decimal(interval), Decimal(anchor), Decimal(0), CONFIG, INST, MEMO
     )
     return str(frame.center)
 
@@ -45,3 +50,21 @@ def test_instruments_written_differently_quantise_differently_and_are_different_
     assert two != three and {two: 1}.get(three) is None
     assert str(two.round_price_nearest(Decimal("100.004"))) == "100.00"
     assert str(three.round_price_nearest(Decimal("100.004"))) == "100.000"
+
+
+def test_each_planner_owns_its_memo_tables() -> None:
+    a, b = Planner(CONFIG, INST), Planner(CONFIG, INST)
+    assert a.memo is not b.memo
+    lattice = a.memo.lattice(Decimal(100), Decimal(5), Spacing.ARITHMETIC)
+    assert a.memo.level(lattice, 3) == Decimal(115)
+    assert a.memo.level.cache_info().currsize == 1
+    assert b.memo.level.cache_info().currsize == 0  # nothing leaks from one to the other
+
+
+def test_the_memo_makes_one_lattice_per_way_of_writing_it() -> None:
+    memo = StrategyMemo()
+    plain = memo.lattice(Decimal("100"), Decimal(5), Spacing.ARITHMETIC)
+    zeros = memo.lattice(Decimal("100.00"), Decimal(5), Spacing.ARITHMETIC)
+    assert plain is not zeros
+    assert str(memo.level(zeros, 1)) == "105.00" and str(memo.level(plain, 1)) == "105"
+    assert memo.lattice(Decimal("100"), Decimal(5), Spacing.ARITHMETIC) is plain

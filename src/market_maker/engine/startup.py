@@ -21,7 +21,13 @@ from market_maker.risk.checks import (
     raise_on_failure,
     run_safety_checks,
 )
-from market_maker.strategy.target import frame_at, opening_sides, window_levels, window_start
+from market_maker.strategy.target import (
+    StrategyMemo,
+    frame_at,
+    opening_sides,
+    window_levels,
+    window_start,
+)
 
 
 def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
@@ -34,17 +40,18 @@ def planned_openings(config: AppConfig, price: Decimal) -> list[PlannedOrder]:
     """
     grid, instrument = config.grid, config.to_instrument()
     anchor = instrument.round_price_nearest(price)
-    frame, _ = frame_at(price, grid.base_interval, anchor, ZERO, grid, instrument)
+    memo = StrategyMemo()
+    frame, _ = frame_at(price, grid.base_interval, anchor, ZERO, grid, instrument, memo)
     out: list[PlannedOrder] = []
     for side in opening_sides(RiskState.NORMAL, grid):
         window = grid.buy_window if side is Side.BUY else grid.sell_window
         committed = ZERO
-        start = window_start(frame.lattice, side, frame.skewed, frame.gap, frame.center_index)
+        start = window_start(memo, frame.lattice, side, frame.skewed, frame.gap, frame.center_index)
         if start is None or not window:
             continue
         nearer = start + 1 if side is Side.BUY else start - 1
         levels = window_levels(
-            frame.lattice, instrument, side, nearer, window + 1, frame.gap, (grid, None)
+            memo, frame.lattice, instrument, side, nearer, window + 1, frame.gap, (grid, None)
         )
         for level in levels:
             if level.order is None:

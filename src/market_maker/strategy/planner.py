@@ -41,6 +41,7 @@ from market_maker.strategy.target import (
     Band,
     ClosePlacement,
     Frame,
+    StrategyMemo,
     TargetOrder,
     WindowLevel,
     close_band,
@@ -52,7 +53,6 @@ from market_maker.strategy.target import (
     limit_openings,
     opening_orders,
     opening_sides,
-    take_profit_of,
     target_state,
 )
 
@@ -79,13 +79,15 @@ class Planner:
         self._book: SlotBook | None = None
         self._key: tuple[object, ...] | None = None
         self._reduce_only = closes_reduce_only(config)
+        self.memo = StrategyMemo()
+        """The strategy's memo tables: this planner's own, never shared."""
         # The lattice level of each resting opening price, per side, for one lattice, gap
-        # and sizing (``_memo_key``); cleared when the key changes or it grows past a bound.
-        self._memo: dict[Side, dict[Decimal, tuple[int, WindowLevel | None]]] = {
+        # and sizing (``_levels_key``); cleared when the key changes or it grows past a bound.
+        self._resting_levels: dict[Side, dict[Decimal, tuple[int, WindowLevel | None]]] = {
             Side.BUY: {},
             Side.SELL: {},
         }
-        self._memo_key: tuple[object, ...] | None = None
+        self._levels_key: tuple[object, ...] | None = None
         self._clear()
 
     def _clear(self) -> None:
@@ -139,10 +141,12 @@ class Planner:
         if baseline_atr is None:
             baseline_atr = config.baseline_atr
         interval = effective_interval(config, atr, baseline_atr)
-        frame, band = frame_at(price, interval, anchor, book.inventory, config, instrument)
+        frame, band = frame_at(
+            price, interval, anchor, book.inventory, config, instrument, self.memo
+        )
         tolerance = config.requote_tolerance * frame.step
         enabled = closes_enabled(risk, config)
-        key = (anchor, interval, enabled)
+        key = (str(anchor), str(interval), enabled)  # as written: see ``StrategyMemo``
         if book is not self._book or key != self._key:
             self._clear()
             self._book, self._key = book, key
@@ -212,15 +216,16 @@ class Planner:
             if level not in position:
                 resting[order.side].append(order)
         key = (frame.lattice, frame.gap, atr if self.config.volatility_size_k else None)
-        memo = self._memo
-        if key != self._memo_key or len(memo[Side.BUY]) + len(memo[Side.SELL]) > _MEMO_BOUND:
-            self._memo_key = key
+        memo = self._resting_levels
+        if key != self._levels_key or len(memo[Side.BUY]) + len(memo[Side.SELL]) > _MEMO_BOUND:
+            self._levels_key = key
             memo[Side.BUY].clear()
             memo[Side.SELL].clear()
         for side in sides:
             is_buy = side is Side.BUY
             openings.append(
                 opening_orders(
+                    self.memo,
                     side,
                     long_exposure if is_buy else short_exposure,
                     self._long_pos if is_buy else self._short_pos,
@@ -290,7 +295,7 @@ class Planner:
             tps = self._long_tp if held[1] else self._short_tp
             del tps[bisect_left(tps, (held[0], level))]
         if slot is not None and position and enabled:
-            take_profit, _ = take_profit_of(
+            take_profit, _ = self.memo.take_profit(
                 level,
                 position,
                 slot.cost_basis,
@@ -318,6 +323,7 @@ class Planner:
         placement = ClosePlacement.AT_TAKE_PROFIT
         if slot is not None and slot.position_qty and enabled:
             close, _, placement = closing_order(
+                self.memo,
                 slot,
                 frame.price,
                 frame.gap,

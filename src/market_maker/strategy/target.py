@@ -9,7 +9,7 @@ converge by themselves.
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from market_maker.domain.decimals import ONE, ZERO
 from market_maker.domain.enums import (
@@ -140,7 +140,6 @@ class Band:
         return (price, price) if self.pinned else (self.low, self.high)
 
 
-@lru_cache(maxsize=8192)
 def _cell(lattice: Lattice, center_index: int) -> tuple[Decimal, Decimal, Decimal]:
     """(center, low, high) of the lattice cell around level ``center_index``."""
     center = lattice.level(center_index)
@@ -151,9 +150,11 @@ def _cell(lattice: Lattice, center_index: int) -> tuple[Decimal, Decimal, Decima
     return center, center / root, center * root
 
 
-def _center_band(lattice: Lattice, center_index: int, price: Decimal, skewed: Decimal) -> Band:
+def _center_band(
+    memo: "StrategyMemo", lattice: Lattice, center_index: int, price: Decimal, skewed: Decimal
+) -> Band:
     """Prices whose skewed price stays in the center's lattice cell."""
-    _, low, high = _cell(lattice, center_index)
+    _, low, high = memo.cell(lattice, center_index)
     return Band(*_price_edges(low, high, price, skewed, lattice.spacing))
 
 
@@ -170,17 +171,6 @@ def _price_edges(
     return low, high
 
 
-def _lattice(anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
-    """The lattice, one object per way of writing it (memo tables find it by identity)."""
-    return _lattice_written(str(anchor), str(interval), spacing)
-
-
-@lru_cache(maxsize=1024)
-def _lattice_written(anchor: str, interval: str, spacing: Spacing) -> Lattice:
-    return Lattice(Decimal(anchor), Decimal(interval), spacing)
-
-
-@lru_cache(maxsize=16384)
 def take_profit_of(
     level: Decimal,
     position_qty: Decimal,
@@ -222,6 +212,7 @@ class ClosePlacement(Enum):
 
 
 def closing_order(
+    memo: "StrategyMemo",
     slot: Slot,
     price: Decimal,
     gap: Decimal,
@@ -238,7 +229,7 @@ def closing_order(
     order is never moved away because the price came close to it: it is about to fill); a
     new one goes ``gap`` beyond the market, so a post-only close never crosses.
     """
-    take_profit, at_take_profit = take_profit_of(
+    take_profit, at_take_profit = memo.take_profit(
         slot.level, slot.position_qty, slot.cost_basis, lattice, instrument, post_only, reduce_only
     )
     # Never beyond the take-profit, never at or through the market.
@@ -311,7 +302,6 @@ class WindowLevel:
     order: TargetOrder | None
 
 
-@lru_cache(maxsize=16384)
 def lattice_order(
     lattice: Lattice,
     instrument: Instrument,
@@ -340,8 +330,8 @@ def lattice_order(
     return WindowLevel(index, level, price, price + side.sign * buffer, order)
 
 
-@lru_cache(maxsize=8192)
 def window_levels(
+    memo: "StrategyMemo",
     lattice: Lattice,
     instrument: Instrument,
     side: Side,
@@ -359,7 +349,9 @@ def window_levels(
     out: list[WindowLevel] = []
     seen: set[Decimal] = set()
     for i in range(window):
-        wl = lattice_order(lattice, instrument, side, first_index + direction * i, buffer, sizing)
+        wl = memo.lattice_order(
+            lattice, instrument, side, first_index + direction * i, buffer, sizing
+        )
         if wl is None or wl.level in seen:
             continue
         seen.add(wl.level)
@@ -367,18 +359,8 @@ def window_levels(
     return tuple(out)
 
 
-@lru_cache(maxsize=65536)
-def _level(lattice: Lattice, index: int) -> Decimal:
-    return lattice.level(index)
-
-
-@lru_cache(maxsize=65536)
-def _nearest(lattice: Lattice, price: Decimal) -> int:
-    return lattice.nearest_index(price)
-
-
 def window_start(
-    lattice: Lattice, side: Side, skewed: Decimal, buffer: Decimal, hint: int
+    memo: "StrategyMemo", lattice: Lattice, side: Side, skewed: Decimal, buffer: Decimal, hint: int
 ) -> int | None:
     """Index of the first level of ``side``'s placing window, or None when there is none.
 
@@ -387,25 +369,26 @@ def window_start(
     a tick, so that no opening order goes at the price itself). ``hint`` is an index near
     the answer (the center): the search walks from it, a step or two.
     """
-    k = hint
+    k, level = hint, memo.level
     if side is Side.BUY:
         bound = skewed - buffer
         if bound <= 0:
             return None
-        while _level(lattice, k) > bound:
+        while level(lattice, k) > bound:
             k -= 1
-        while _level(lattice, k + 1) <= bound:
+        while level(lattice, k + 1) <= bound:
             k += 1
     else:
         bound = skewed + buffer
-        while _level(lattice, k) < bound:
+        while level(lattice, k) < bound:
             k += 1
-        while _level(lattice, k - 1) >= bound:
+        while level(lattice, k - 1) >= bound:
             k -= 1
     return k
 
 
 def _window_band(
+    memo: "StrategyMemo",
     lattice: Lattice,
     side: Side,
     start: int,
@@ -416,17 +399,18 @@ def _window_band(
 ) -> None:
     """Narrow ``band`` to the prices that keep ``start`` as the side's first window level."""
     if side is Side.BUY:  # skewed - gap in [level(start), level(start + 1))
-        low = _level(lattice, start) + gap
-        high = _level(lattice, start + 1) + gap
+        low = memo.level(lattice, start) + gap
+        high = memo.level(lattice, start + 1) + gap
     else:  # skewed + gap in (level(start - 1), level(start)]
-        low = _level(lattice, start - 1) - gap
-        high = _level(lattice, start) - gap
+        low = memo.level(lattice, start - 1) - gap
+        high = memo.level(lattice, start) - gap
     low, high = _price_edges(low, high, price, skewed, lattice.spacing)
     band.above(low)
     band.below(high)
 
 
 def opening_orders(
+    memo: "StrategyMemo",
     side: Side,
     committed: Decimal,
     held: Decimal,
@@ -437,7 +421,7 @@ def opening_orders(
     instrument: Instrument,
     atr: Decimal | None,
     band: Band,
-    memo: dict[Decimal, tuple[int, WindowLevel | None]] | None = None,
+    resting_levels: dict[Decimal, tuple[int, WindowLevel | None]] | None = None,
 ) -> list[TargetOrder]:
     """Opening orders of one side, nearest first: the window's new levels and the kept ones.
 
@@ -452,6 +436,7 @@ def opening_orders(
       price came close to it.
 
     Args:
+        memo: The caller's memo tables.
         side: The side.
         committed: The side's worst-case exposure already taken (positions plus every
             resting opening order): a new level needs headroom above it.
@@ -465,8 +450,9 @@ def opening_orders(
         instrument: Tick, step and minimums.
         atr: Current ATR, for volatility-scaled sizes.
         band: Narrowed to the prices where the result stays the same.
-        memo: The lattice level of each resting price seen before, for this side, lattice,
-            gap and sizing (the caller clears it when one of them changes); None = none.
+        resting_levels: The lattice level of each resting price seen before, for this
+            side, lattice, gap and sizing (the caller clears it when one of them changes);
+            None = none.
     """
     window = config.buy_window if side is Side.BUY else config.sell_window
     if not window:
@@ -475,15 +461,16 @@ def opening_orders(
     if side is frame.main_side:  # found (and kept in the band) by ``frame_at``
         start = frame.main_start
     else:
-        start = window_start(lattice, side, frame.skewed, frame.gap, frame.center_index)
+        start = window_start(memo, lattice, side, frame.skewed, frame.gap, frame.center_index)
         if start is not None:
-            _window_band(lattice, side, start, frame.price, frame.skewed, frame.gap, band)
+            _window_band(memo, lattice, side, start, frame.price, frame.skewed, frame.gap, band)
     if start is None:
         return []
     sizing = (config, atr if config.volatility_size_k else None)
-    levels = window_levels(lattice, instrument, side, start, window, frame.gap, sizing)
+    levels = memo.window_levels(lattice, instrument, side, start, window, frame.gap, sizing)
     far = start + (1 - window if side is Side.BUY else window - 1)
-    kept = _kept(resting, side, far, frame, instrument, sizing, config.requote_tolerance, memo)
+    tolerance = config.requote_tolerance
+    kept = _kept(memo, resting, side, far, frame, instrument, sizing, tolerance, resting_levels)
     placing = _placing(levels, kept, side, frame.price, slots, config, band)
 
     max_inventory = config.max_inventory
@@ -514,6 +501,7 @@ def opening_orders(
 
 
 def _kept(
+    memo: "StrategyMemo",
     resting: Iterable[OrderRecord],
     side: Side,
     far: int,
@@ -521,7 +509,7 @@ def _kept(
     instrument: Instrument,
     sizing: tuple[GridConfig, Decimal | None],
     requote_tolerance: Decimal,
-    memo: dict[Decimal, tuple[int, WindowLevel | None]] | None,
+    resting_levels: dict[Decimal, tuple[int, WindowLevel | None]] | None,
 ) -> dict[int, tuple[TargetOrder, Decimal]]:
     """The resting orders the keep rule keeps: lattice index -> (target, resting quantity).
 
@@ -534,12 +522,12 @@ def _kept(
     kept: dict[int, tuple[TargetOrder, Decimal]] = {}
     for order in resting:
         price = order.price
-        hit = memo.get(price) if memo is not None else None
+        hit = resting_levels.get(price) if resting_levels is not None else None
         if hit is None:
-            k = _nearest(lattice, price)
-            hit = k, lattice_order(lattice, instrument, side, k, frame.gap, sizing)
-            if memo is not None:
-                memo[price] = hit
+            k = memo.nearest(lattice, price)
+            hit = k, memo.lattice_order(lattice, instrument, side, k, frame.gap, sizing)
+            if resting_levels is not None:
+                resting_levels[price] = hit
         k, wl = hit
         if (k < far) if is_buy else (k > far):
             continue  # the price moved away from it by more than the window
@@ -632,6 +620,7 @@ def frame_at(
     inventory: Decimal,
     config: GridConfig,
     instrument: Instrument,
+    memo: "StrategyMemo | None" = None,
 ) -> tuple[Frame, Band]:
     """The frame at ``price`` and the band of prices that keep its center (and step).
 
@@ -641,26 +630,27 @@ def frame_at(
     buffer) is taken at the level nearest the skewed price, so the band also keeps that
     level; with arithmetic spacing the step is the interval everywhere.
     """
-    lattice = _lattice(anchor, interval, config.spacing)
+    memo = memo or StrategyMemo()
+    lattice = memo.lattice(anchor, interval, config.spacing)
     skewed = skewed_price(price, inventory, config)
     nearest = lattice.nearest_index(skewed)
     if lattice.spacing is Spacing.ARITHMETIC:
         step = interval
         band = Band(_NO_LOW, _NO_HIGH)
     else:
-        step = lattice.step(_cell(lattice, nearest)[0])
-        band = _center_band(lattice, nearest, price, skewed)
+        step = lattice.step(memo.cell(lattice, nearest)[0])
+        band = _center_band(memo, lattice, nearest, price, skewed)
     buffer = config.safety_buffer * step
     gap = max(buffer, instrument.tick_size)
     side = Side.SELL if config.mode is GridMode.SHORT else Side.BUY
-    start = window_start(lattice, side, skewed, gap, nearest)
+    start = window_start(memo, lattice, side, skewed, gap, nearest)
     if start is None:  # no level below the price: a degenerate grid, decided every time
         center_index = nearest
         band.pin()
     else:
         center_index = start + 1 if side is Side.BUY else start - 1
-        _window_band(lattice, side, start, price, skewed, gap, band)
-    center = _level(lattice, center_index)
+        _window_band(memo, lattice, side, start, price, skewed, gap, band)
+    center = memo.level(lattice, center_index)
     frame = Frame(price, skewed, lattice, center_index, center, step, buffer, gap, side, start)
     return frame, band
 
@@ -735,6 +725,7 @@ def compute_target(
     risk: RiskState,
     atr: Decimal | None = None,
     max_open_orders: int = 0,
+    memo: "StrategyMemo | None" = None,
 ) -> TargetState:
     """Decide which orders should rest at ``price``.
 
@@ -752,8 +743,10 @@ def compute_target(
         risk: NORMAL places everything; RISK_MODE only closes; HALTED closes per policy.
         atr: Current ATR, for volatility-scaled sizes.
         max_open_orders: Cap on resting orders (see ``limit_openings``); 0 = none.
+        memo: Memo tables to reuse (a caller deciding often keeps one); None: fresh ones.
     """
-    frame, band = frame_at(price, interval, anchor, inventory, config, instrument)
+    memo = memo or StrategyMemo()
+    frame, band = frame_at(price, interval, anchor, inventory, config, instrument, memo)
     reduce_only = closes_reduce_only(config)
 
     closes: list[TargetOrder] = []
@@ -770,6 +763,7 @@ def compute_target(
             slot = slots[level]
             if slot.position_qty:
                 order, take_profit, placement = closing_order(
+                    memo,
                     slot,
                     price,
                     frame.gap,
@@ -791,6 +785,7 @@ def compute_target(
             is_buy = side is Side.BUY
             per_side.append(
                 opening_orders(
+                    memo,
                     side,
                     long_exposure if is_buy else short_exposure,
                     long_held if is_buy else short_held,
@@ -892,3 +887,43 @@ def target_state(
         high,
         band.capped,
     )
+
+
+class StrategyMemo:
+    """The strategy's memo tables, owned by whoever decides (a ``Planner`` keeps one).
+
+    Every table is bounded (least recently used entries go) and keyed by the objects the
+    result depends on. Lattices are made here, one per *way of writing* anchor and
+    interval: ``Decimal("100.00")`` and ``Decimal("100")`` are equal and hash alike, but
+    give different lattices (levels written with different exponents), so a table keyed by
+    value would answer for the other; ``Lattice`` equality is representation-sensitive and
+    so are these keys.
+    """
+
+    LATTICES = 1024
+    """Lattices kept at most (a new one is made when the interval or anchor changes)."""
+
+    def __init__(self) -> None:
+        self._lattices: dict[tuple[str, str, Spacing], Lattice] = {}
+        self.level = lru_cache(maxsize=65536)(Lattice.level)
+        """Level ``index`` of a lattice."""
+        self.nearest = lru_cache(maxsize=65536)(Lattice.nearest_index)
+        """Index of the lattice level nearest a price."""
+        self.cell = lru_cache(maxsize=8192)(_cell)
+        """(center, low, high) of the lattice cell around a level."""
+        self.take_profit = lru_cache(maxsize=16384)(take_profit_of)
+        """A position's take-profit and its closing order (``take_profit_of``)."""
+        self.lattice_order = lru_cache(maxsize=16384)(lattice_order)
+        """The opening order at one lattice level (``lattice_order``)."""
+        self.window_levels = lru_cache(maxsize=8192)(partial(window_levels, self))
+        """One side's placing window (``window_levels``)."""
+
+    def lattice(self, anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
+        """The lattice of ``anchor``, ``interval`` and ``spacing``, one object per writing."""
+        key = (str(anchor), str(interval), spacing)
+        found = self._lattices.get(key)
+        if found is None:
+            if len(self._lattices) >= self.LATTICES:
+                self._lattices.clear()
+            found = self._lattices[key] = Lattice(anchor, interval, spacing)
+        return found
