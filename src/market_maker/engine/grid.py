@@ -86,6 +86,7 @@ class GridEngine:
         self.instrument = config.to_instrument()
         self.exchange = exchange
         self.execution = execution
+        self._every_change = execution.every_change
         self.observer = observer or EngineObserver()
         self._state = GridState(
             config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol)
@@ -172,7 +173,7 @@ class GridEngine:
         self.running = True
         self.resolve_pending()
         # Trading never starts on unreconciled state.
-        self.upkeep.reconcile(self.state, self.state.last_update_ms)
+        self.upkeep.reconcile(self._state, self._state.last_update_ms)
         self._changed()
 
     def stop(self) -> None:
@@ -182,7 +183,7 @@ class GridEngine:
         """
         self.running = False
         try:
-            self.state.version += 1
+            self._state.version += 1
             self._save()
         finally:
             self.execution.close()
@@ -215,7 +216,7 @@ class GridEngine:
         if not candle.closed:
             return
         self._fold_atr(candle)
-        if self.risk.monitoring and self.execution.every_change:
+        if self.risk.monitoring and self._every_change:
             self._checkpoint()  # the monitor's window moved: a restart resumes it exactly
 
     def _fold_atr(self, candle: Candle) -> None:
@@ -225,14 +226,15 @@ class GridEngine:
             return
         before = atr.value
         value = atr.update(candle.high, candle.low, candle.close)
-        if value is not None and self.state.baseline_atr is None and self.grid.baseline_atr is None:
-            self.state.baseline_atr = value
+        state = self._state
+        if value is not None and state.baseline_atr is None and self.grid.baseline_atr is None:
+            state.baseline_atr = value
         if self._atr_matters and value != before:
             self._dirty = True
 
     def on_price_update(self, update: PriceUpdate) -> None:
         """Run a decision cycle at the new price."""
-        state = self.state
+        state = self._state
         state.last_price = update.price
         state.last_update_ms = update.ts_ms
         if not self.running:
@@ -274,17 +276,17 @@ class GridEngine:
         if self._next_reconcile_ms is None:  # the first price starts the clock
             self._next_reconcile_ms = ts + self._reconcile_every_ms
         elif self._reconcile_every_ms and ts >= self._next_reconcile_ms:
-            self.upkeep.reconcile(self.state, ts)
+            self.upkeep.reconcile(self._state, ts)
             self._changed()
             self._next_reconcile_ms = ts + self._reconcile_every_ms
         if self.risk.breaker.halted and (event := self.risk.on_time(ts)) is not None:
             self._risk_event(event)
-        if self._cleaning and (actions := self.upkeep.clean(self.state, update.price, ts)):
+        if self._cleaning and (actions := self.upkeep.clean(self._state, update.price, ts)):
             self._execute_actions(actions)
 
     def _mark_equity(self, update: PriceUpdate) -> None:
         """Feed the breaker's drawdown rules: account equity valued at ``update.price``."""
-        book = self.state.book
+        book = self._state.book
         pnl = book.realized_pnl - book.fees_paid + book.unrealized_pnl(update.price)
         if self._equity_base is None:  # the account's equity now, minus the grid's PnL so far
             base, quote = split_symbol(self.config.symbol)
@@ -335,7 +337,7 @@ class GridEngine:
             SlotStillOpenError: The exchange still holds the order open.
             RetryableExchangeError: The exchange did not answer; nothing changed.
         """
-        book = self.state.book
+        book = self._state.book
         slot = book.get(level)
         if slot is None or slot.active_order is None:
             raise ValueError(f"slot {level}: no order in flight to release")
@@ -372,7 +374,7 @@ class GridEngine:
                     self.config.symbol, order.client_order_id, order.order_id
                 ),
             )
-            for slot in self.state.book.slots.values()
+            for slot in self._state.book.slots.values()
             if (order := slot.active_order) is not None
             and order.role is OrderRole.OPEN
             and slot.status is SlotStatus.LOCKED
@@ -383,13 +385,13 @@ class GridEngine:
 
     def status(self) -> dict[str, Any]:
         """The read model of the bot (``market_maker.state.views``) and whether it runs."""
-        return {**state_view(self.state), "running": self.running}
+        return {**state_view(self._state), "running": self.running}
 
     def _settle(self, decision: Decision) -> None:
         """Reality matches ``decision``'s target: remember its band, tidy the book."""
         self._stable = decision.target
         self._dirty = False
-        book = self.state.book
+        book = self._state.book
         if len(book) > PRUNE_ABOVE:
             book.prune(keep=[o.level for o in decision.target.openings])
 
@@ -478,7 +480,7 @@ class GridEngine:
             log.warning("report for an order the book does not hold: %s", update.client_order_id)
         for fill in result.fills:
             self.observer.on_fill(fill)
-            slot = self.state.book.slots.get(fill.level)
+            slot = self._state.book.slots.get(fill.level)
             position = slot.position_qty if slot is not None else Decimal(0)
             if (event := self.risk.on_fill(fill, position)) is not None:
                 self._risk_event(event)
@@ -491,15 +493,15 @@ class GridEngine:
 
     def set_risk(self, risk: RiskState) -> None:
         """Switch the risk state the strategy decides with."""
-        if risk is not self.state.risk_state:
-            self.state.risk_state = risk
+        if risk is not self._state.risk_state:
+            self._state.risk_state = risk
             self._changed()
 
     # -- internals -------------------------------------------------------------------------
 
     def resolve_pending(self) -> None:
         """Look up every order of unknown outcome by client order id and book the answer."""
-        for slot in self.state.book.pending():
+        for slot in self._state.book.pending():
             assert slot.order is not None
             cid = slot.order.client_order_id
             try:
@@ -508,7 +510,7 @@ class GridEngine:
                 log.warning("lookup of %s failed; it stays pending", cid)
                 continue
             if found is None:
-                self.state.book.resolve_absent(cid)
+                self._state.book.resolve_absent(cid)
                 self._changed()
             else:
                 self.on_order_update(found)
@@ -516,7 +518,7 @@ class GridEngine:
     def _decide(self, price: Decimal) -> tuple[Decision, bool]:
         """Decide at ``price``; also say whether the book was left as the decision saw it."""
         self.decisions += 1
-        state = self.state
+        state = self._state
         decision = self.planner.decide(
             price=price,
             book=state.book,
@@ -550,9 +552,9 @@ class GridEngine:
         self.orders_placed += placed
         self.orders_canceled += len(actions) - placed
         outcomes = self.execution.execute(actions)
-        surprised = any(
-            _surprising(action, outcome) for action, outcome in zip(actions, outcomes, strict=True)
-        )
+        surprised = False
+        for action, outcome in zip(actions, outcomes, strict=True):
+            surprised |= _surprising(action, outcome)
         return self._drain() or surprised
 
     def _changed(self) -> None:
@@ -566,19 +568,19 @@ class GridEngine:
         state can lag the market; a live runner calls this after each batch of candles so
         that ``status`` shows how far the bot got.
         """
-        if self.execution.saved_ms != self.state.last_update_ms:
+        if self.execution.saved_ms != self._state.last_update_ms:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
         """A new state version (saved under EVERY_CHANGE) that does not alter the decision."""
-        self.state.version += 1
-        if self.execution.every_change:
+        self._state.version += 1
+        if self._every_change:
             self._save()
 
     def _save(self) -> None:
-        self.state.atr = self.atr.snapshot()
-        self.state.risk_layer = self.risk.snapshot()
-        self.execution.save(self.state)
+        self._state.atr = self.atr.snapshot()
+        self._state.risk_layer = self.risk.snapshot()
+        self.execution.save(self._state)
 
 
 def _surprising(action: OrderAction, outcome: Outcome) -> bool:
