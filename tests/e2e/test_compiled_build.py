@@ -1,8 +1,9 @@
 """The optional mypyc-compiled copy (``make compiled``) trades exactly like the source.
 
-Builds the copy as ``scripts/build_compiled.py`` does, then runs the default backtest on the
-bundled sample through the CLI with and without it: the JSON reports must be identical
-apart from the timings.
+Builds the copy once as ``scripts/build_compiled.py`` does, then runs the default backtest
+on the bundled sample through the CLI with and without it (the JSON reports must be
+identical apart from the timings), and ``market-maker run`` from it against the paper
+exchange through kills and restarts.
 """
 
 import json
@@ -38,9 +39,10 @@ def _backtest(report: Path, pythonpath: Path | None) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.timeout(1200)  # compiling 24 modules takes 30-70 s on this machine
-def test_the_compiled_copy_writes_the_same_report_as_the_source(tmp_path: Path) -> None:
-    out = tmp_path / "compiled"
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The compiled copy, built once for this module as ``make compiled`` builds it."""
+    out = tmp_path_factory.mktemp("compiled") / "compiled"
     build = subprocess.run(
         [sys.executable, str(ROOT / "scripts/build_compiled.py"), "--out", str(out)],
         capture_output=True,
@@ -49,17 +51,47 @@ def test_the_compiled_copy_writes_the_same_report_as_the_source(tmp_path: Path) 
         check=False,
     )
     assert build.returncode == 0, build.stderr[-5000:]
+    return out
+
+
+def _module_file(module: str, pythonpath: Path) -> str:
     probe = subprocess.run(
-        [sys.executable, "-c", "import market_maker.slots.book as b; print(b.__file__)"],
+        [sys.executable, "-c", f"import {module} as m; print(m.__file__)"],
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(out)},
+        env={**os.environ, "PYTHONPATH": str(pythonpath)},
     )
-    assert probe.stdout.strip().endswith(".so")  # the compiled module is the one imported
+    return probe.stdout.strip()
+
+
+@pytest.mark.timeout(1200)  # compiling the hot path takes 30-70 s on this machine
+def test_the_compiled_copy_writes_the_same_report_as_the_source(
+    compiled: Path, tmp_path: Path
+) -> None:
+    assert _module_file("market_maker.slots.book", compiled).endswith(".so")
     assert not list((ROOT / "src").rglob("*.so"))  # the source tree was never touched
 
-    compiled = _backtest(tmp_path / "compiled.json", out)
+    ours = _backtest(tmp_path / "compiled.json", compiled)
     pure = _backtest(tmp_path / "pure.json", None)
-    assert compiled["summary"]["fills"] > 0
-    assert compiled == pure
+    assert ours["summary"]["fills"] > 0
+    assert ours == pure
+
+
+@pytest.mark.timeout(1200)
+def test_the_compiled_copy_runs_the_durable_bot_through_kills_and_restarts(
+    compiled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``market-maker run`` from the compiled copy: the compiled engine with the interpreted
+    DBOS execution (an interpreted subclass of a compiled class could not even be
+    imported). The crash harness starts the paper exchange and the bot as processes that
+    inherit ``PYTHONPATH``, kills the bot three times, and audits its books against the
+    exchange's ledger."""
+    from market_maker.live.chaos import run_chaos
+
+    assert _module_file("market_maker.engine.grid", compiled).endswith(".so")
+    assert _module_file("market_maker.durable.execution", compiled).endswith(".py")
+    monkeypatch.setenv("PYTHONPATH", str(compiled))
+    report = run_chaos(3, seed=11, workdir=tmp_path / "chaos")
+    assert report.violations == []
+    assert report.cycles == 3 and report.orders > 0
