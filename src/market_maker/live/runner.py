@@ -107,12 +107,24 @@ class LiveRunner:
         engine: The engine to drive (not started yet).
         sources: Where market data, order reports, time, rules and balances come from.
         rules: The venue's rules for ``config.symbol`` (fee rates of the safety checks).
+        catch_up_limit: Most candles read back after a restart.
+        freeze_heap: Freeze the start-up heap once the engine has started (a long-running
+            process; tests that run many runners in one process turn it off).
     """
 
     def __init__(
-        self, config: AppConfig, engine: LiveEngine, sources: LiveSources, rules: MarketRules
+        self,
+        config: AppConfig,
+        engine: LiveEngine,
+        sources: LiveSources,
+        rules: MarketRules,
+        *,
+        catch_up_limit: int = CATCH_UP,
+        freeze_heap: bool = True,
     ) -> None:
         self.config = config
+        self.catch_up_limit = catch_up_limit
+        self.freeze_heap = freeze_heap
         self.engine = engine
         self.sources = sources
         self.rules = rules
@@ -132,7 +144,8 @@ class LiveRunner:
     def run(self) -> None:
         """Start the engine, trade until stopped, then stop the engine (checkpointed)."""
         self.engine.start()
-        freeze_startup_heap()
+        if self.freeze_heap:
+            freeze_startup_heap()
         clock = self.sources.clock
         interval_ms = round(self.config.venue.poll_interval_s * 1000)
         try:
@@ -161,12 +174,12 @@ class LiveRunner:
         self._drain()
 
     def catch_up(self) -> None:
-        """Queue the candles missed while down (up to ``CATCH_UP``) and the price now.
+        """Queue the candles missed while down (up to ``catch_up_limit``) and the price now.
 
         Never on stale prices: of the prices missed only the latest is decided on.
         """
         seen_ms = self.engine.state.last_update_ms
-        self._backlog.extend(self.sources.market.catch_up(seen_ms, CATCH_UP))
+        self._backlog.extend(self.sources.market.catch_up(seen_ms, self.catch_up_limit))
         self._candle_ms = self._price_ms = seen_ms
         self.caught_up = True
 
