@@ -45,14 +45,14 @@ def mismatches(config: AppConfig, rules: MarketRules) -> list[str]:
     if "backtest" in config.model_fields_set:
         bt = config.backtest
         stated |= {f"backtest.{n}": getattr(bt, n) for n in FEE_FIELDS if n in bt.model_fields_set}
-    problems = []
-    if rules.instrument.symbol != config.symbol:
-        problems.append(
+    if rules.instrument.symbol != config.symbol:  # the other values would mean nothing
+        return [
             f"symbol: the configuration says {config.symbol} but the venue answered with the "
             f"rules of {rules.instrument.symbol}; fix: trade a symbol the venue lists"
-        )
-    for field, value in stated.items():
-        venue = venue_values[field]
+        ]
+    problems = []
+    for field, venue in venue_values.items():  # in the order of the configuration reference
+        value = stated.get(field, venue)
         if value != venue:  # numerically: 0.10 agrees with 0.1
             problems.append(
                 f"{field}: the configuration says {_show(value)} but the venue says "
