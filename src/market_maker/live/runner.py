@@ -27,6 +27,7 @@ import signal
 import threading
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from types import FrameType
 
 from market_maker.config.app import AppConfig
@@ -133,7 +134,7 @@ class LiveRunner:
         self.caught_up = False
         self.checked = False  # the start-up safety checks passed
         self._candle_ms = -1  # open time of the last closed candle fed
-        self._price_ms = -1  # time of the last price decided on
+        self._price: tuple[int, Decimal | None] = (-1, None)  # time and price decided on last
         self._backlog: deque[MarketEvent] = deque()  # polled, not yet fed
 
     @property
@@ -180,7 +181,8 @@ class LiveRunner:
         """
         seen_ms = self.engine.state.last_update_ms
         self._backlog.extend(self.sources.market.catch_up(seen_ms, self.catch_up_limit))
-        self._candle_ms = self._price_ms = seen_ms
+        self._candle_ms = seen_ms
+        self._price = (seen_ms, None)
         self.caught_up = True
 
     def _drain(self) -> None:
@@ -219,13 +221,15 @@ class LiveRunner:
         return True
 
     def _decide(self, update: PriceUpdate) -> bool:
-        if update.ts_ms < self._price_ms or update.symbol != self.config.symbol:
-            self.counts.ignored += 1  # older than the price decided on last (or not ours)
+        last_ms, last_price = self._price
+        stale = update.ts_ms < last_ms or (update.ts_ms == last_ms and update.price == last_price)
+        if stale or update.symbol != self.config.symbol:
+            self.counts.ignored += 1  # older than the last price decided on, a repeat, not ours
             return False
         if not self.checked:
             self._check_start(update)
         self.engine.on_price_update(update)
-        self._price_ms = update.ts_ms
+        self._price = (update.ts_ms, update.price)
         self.counts.prices += 1
         return True
 
