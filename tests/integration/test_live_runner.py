@@ -24,6 +24,7 @@ from tests.support.live import (
     T0,
     FakeVenue,
     ManualClock,
+    PushedOrderUpdates,
     RecordingEngine,
     Script,
     VenueMarketData,
@@ -87,7 +88,7 @@ class Run:
         self.runner = LiveRunner(
             config, self.engine, sources, RULES, catch_up_limit=catch_up_limit, freeze_heap=False
         )
-        script.stop = self.runner.stop_requested
+        script.stop = self.runner.request_stop
 
     def run(self) -> RecordingEngine:
         self.runner.run()
@@ -109,7 +110,8 @@ def test_decides_on_every_ticker_price_between_candle_closes() -> None:
         *venue.minute(1, "99948", "99940", "99960", "99980", "99990", "99995"),
         *venue.minute(2, "100002", "100010", "100020", "100030", "100040", "100050"),
     ]
-    engine = Run(venue, store, Script(steps)).run()
+    run = Run(venue, store, Script(steps))
+    engine = run.run()
 
     published_prices = [(e.ts_ms, e.price) for e in venue.published if isinstance(e, PriceUpdate)]
     assert [(ts, p) for _, ts, p in engine.kinds("price")] == published_prices  # each one
@@ -126,6 +128,7 @@ def test_decides_on_every_ticker_price_between_candle_closes() -> None:
     assert any(f.side.value == "SELL" for f in venue.exchange.fills)  # and it took profit
     books_what_the_venue_did(engine, venue)
     assert engine.stopped == 1
+    assert set(run.clock.waits) == {1.0}  # polls on schedule, never a real sleep
     assert store.load() is not None and store.load().last_update_ms == T0 + 170_000  # type: ignore[union-attr]
 
 
@@ -196,6 +199,18 @@ def test_repeated_events_from_a_reconnecting_source_are_fed_once() -> None:
     assert engine.kinds("candle") == [("candle", T0), ("candle", T0 + 60_000)]
     assert len(engine.kinds("price")) == len({e[1] for e in engine.kinds("price")})
     assert run.runner.counts.ignored > 0
+
+
+def test_pushed_order_reports_with_repeats_are_booked_once() -> None:
+    venue, store = make_venue(), MemoryStore()
+    steps = [
+        *venue.minute(0, "100000", "99990", "99960"),
+        *venue.minute(1, "99948", "99930", "99980", "100005", "100010"),
+    ]
+    engine = Run(venue, store, Script(steps), orders=PushedOrderUpdates(venue)).run()
+    reports = engine.kinds("order")
+    assert reports and len(reports) == 2 * len(venue.pushed)  # every report came twice
+    books_what_the_venue_did(engine, venue)  # and each fill was booked once
 
 
 class FlakyOrders:

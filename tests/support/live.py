@@ -4,13 +4,14 @@
   moves trade by trade (``tick``) and closes candles on (``close_candle``); it publishes
   each trade price and each closed candle, serves its market rules and balances.
 * ``VenueMarketData``: the polled ``MarketDataSource`` over what the venue published.
+* ``PushedOrderUpdates``: an ``OrderUpdateSource`` shaped like a stream, with repeats.
 * ``ManualClock``: a ``Clock`` whose ``wait`` moves time on and runs the test's script
   instead of sleeping, so a run is deterministic.
 * ``RecordingEngine``: wraps a real engine and records what the runner fed it, in order.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from market_maker.domain.instrument import MarketRules
@@ -20,6 +21,7 @@ from market_maker.engine.simple import SimpleEngine
 from market_maker.exchanges.base import Balance, FatalExchangeError
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.live.sources import MarketEvent
+from market_maker.slots.model import OrderRecord
 from market_maker.state.model import GridState
 
 CANDLE_MS = 60_000
@@ -35,6 +37,7 @@ class FakeVenue:
         self.rules = rules
         self.symbol = exchange.symbol
         self.published: list[MarketEvent] = []
+        self.pushed: list[OrderUpdate] = []  # fill reports, as a user-data stream sends them
         self._bar: list[tuple[int, Decimal]] = []  # trades of the forming candle
 
     def market_rules(self, symbol: str) -> MarketRules:
@@ -48,7 +51,7 @@ class FakeVenue:
     def tick(self, ts_ms: int, price: str) -> None:
         """One trade at ``price``: resting orders it reaches fill; the ticker shows it."""
         value = Decimal(price)
-        self.exchange.on_trade(ts_ms, value, Decimal(1))
+        self.pushed += self.exchange.on_trade(ts_ms, value, Decimal(1))
         self._bar.append((ts_ms, value))
         self.published.append(PriceUpdate(self.symbol, value, ts_ms))
 
@@ -98,6 +101,23 @@ class VenueMarketData:
         return out
 
 
+class PushedOrderUpdates:
+    """An ``OrderUpdateSource`` like a user-data stream: it drains the venue's pushed reports.
+
+    It delivers every report twice (streams repeat themselves after a reconnect) and never
+    looks at the orders the engine holds.
+    """
+
+    def __init__(self, venue: FakeVenue) -> None:
+        self.venue = venue
+        self.cursor = 0
+
+    def poll(self, known: Sequence[OrderRecord]) -> list[OrderUpdate]:
+        new = self.venue.pushed[self.cursor :]
+        self.cursor += len(new)
+        return [report for report in new for _ in range(2)]
+
+
 class ManualClock:
     """A ``Clock`` for tests: ``wait`` moves time on and runs ``on_wait``; it never sleeps."""
 
@@ -123,12 +143,12 @@ class Script:
     def __init__(self, steps: list[Callable[[], object]], per_wait: int = 1) -> None:
         self.steps = list(steps)
         self.per_wait = per_wait
-        self.stop: threading.Event | None = None
+        self.stop: Callable[[], None] | None = None  # called when the script is done
 
     def __call__(self) -> None:
         if not self.steps:
             assert self.stop is not None
-            self.stop.set()
+            self.stop()
             return
         for _ in range(min(self.per_wait, len(self.steps))):
             self.steps.pop(0)()

@@ -14,7 +14,8 @@ Each loop (one poll):
    gone and orders placed at it would be stale (the engine's decision band makes every
    fresh update cheap, so the runner need not skip more than that);
 4. if anything was fed, save how far the bot got (``checkpoint_progress``);
-5. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s``.
+5. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
+   pushed source sets ``wake``).
 
 The first loop is a catch-up instead: the candles missed while the bot was down (at most
 ``CATCH_UP``) and the price now. Nothing is decided before the start-up safety checks pass
@@ -100,7 +101,10 @@ class RunnerCounts:
 
 
 class LiveRunner:
-    """Runs one engine on live sources until ``stop_requested`` is set.
+    """Runs one engine on live sources until ``request_stop`` is called.
+
+    Between polls it waits on ``wake``: a pushed source (a stream) that sets it when it has
+    buffered something makes the next poll start at once instead of on schedule.
 
     Args:
         config: The bot's configuration, with the venue's rules applied
@@ -130,12 +134,18 @@ class LiveRunner:
         self.sources = sources
         self.rules = rules
         self.stop_requested = threading.Event()
+        self.wake = threading.Event()  # cuts the wait for the next poll short
         self.counts = RunnerCounts()
         self.caught_up = False
         self.checked = False  # the start-up safety checks passed
         self._candle_ms = -1  # open time of the last closed candle fed
         self._price: tuple[int, Decimal | None] = (-1, None)  # time and price decided on last
         self._backlog: deque[MarketEvent] = deque()  # polled, not yet fed
+
+    def request_stop(self) -> None:
+        """Finish the current poll, then stop (safe from a signal handler or another thread)."""
+        self.stop_requested.set()
+        self.wake.set()
 
     @property
     def candles_seen(self) -> int:
@@ -157,7 +167,8 @@ class LiveRunner:
                 except RetryableExchangeError as exc:
                     log.warning("exchange unavailable, retrying: %s", exc)
                 due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
-                clock.wait((due_ms - clock.now_ms()) / 1000, self.stop_requested)
+                clock.wait((due_ms - clock.now_ms()) / 1000, self.wake)
+                self.wake.clear()
         finally:
             self.engine.stop()
 
@@ -271,7 +282,7 @@ def run_live(config: AppConfig) -> int:
     runner = LiveRunner(config, durable_engine(config, exchange), sources, rules)
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        runner.stop_requested.set()
+        runner.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
