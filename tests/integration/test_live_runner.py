@@ -12,7 +12,8 @@ from market_maker.domain.enums import OrderStatus
 from market_maker.domain.instrument import Instrument, MarketRules
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
-from market_maker.engine.simple import CheckpointPolicy, SimpleEngine
+from market_maker.engine.execution import CheckpointPolicy
+from market_maker.engine.grid import simple_engine
 from market_maker.exchanges.base import RetryableExchangeError
 from market_maker.live.polled import PolledOrderUpdates
 from market_maker.live.runner import LiveRunner, LiveSources
@@ -73,7 +74,7 @@ class Run:
         orders: object = None,
     ) -> None:
         config = with_venue_rules(AppConfig.model_validate(CONFIG), RULES, venue="memory")
-        inner = SimpleEngine(
+        inner = simple_engine(
             config, venue.exchange, store, checkpoint=CheckpointPolicy.EVERY_CHANGE
         )
         self.engine = RecordingEngine(inner)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import GridEngine
 from market_maker.exchanges.base import Balance, FatalExchangeError
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.live.sources import MarketEvent
@@ -155,13 +155,14 @@ class Script:
 
 
 class RecordingEngine:
-    """A ``LiveEngine`` that records every call of the runner and passes it to a real engine.
+    """An ``Engine`` that records the runner's events and passes every call to a real engine.
 
     ``log`` holds ``("candle", open_time_ms)``, ``("price", ts_ms, price)`` and
-    ``("order", client_order_id, status)`` in call order.
+    ``("order", client_order_id, status)`` in call order. What it does not record (the
+    operator verbs, counters, the read model) it hands to ``inner`` as it is.
     """
 
-    def __init__(self, inner: SimpleEngine) -> None:
+    def __init__(self, inner: GridEngine) -> None:
         self.inner = inner
         self.log: list[tuple[object, ...]] = []
         self.started = self.stopped = 0
@@ -198,6 +199,9 @@ class RecordingEngine:
 
     def checkpoint_progress(self) -> None:
         self.inner.checkpoint_progress()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
 
     def kinds(self, kind: str) -> list[tuple[object, ...]]:
         """The recorded calls of one kind."""

@@ -34,11 +34,11 @@ from types import FrameType
 from market_maker.config.app import AppConfig
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle, PriceUpdate
+from market_maker.engine.base import Engine
 from market_maker.engine.startup import refuse_unsafe_start
 from market_maker.exchanges.base import RetryableExchangeError
 from market_maker.live.sources import (
     Clock,
-    LiveEngine,
     MarketDataSource,
     MarketEvent,
     OrderUpdateSource,
@@ -120,7 +120,7 @@ class LiveRunner:
     def __init__(
         self,
         config: AppConfig,
-        engine: LiveEngine,
+        engine: Engine,
         sources: LiveSources,
         rules: MarketRules,
         *,

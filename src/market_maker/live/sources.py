@@ -9,9 +9,9 @@ alike:
 * ``OrderUpdateSource``: reports about our orders, polled or pushed;
 * ``Clock``: the time now and the wait until the next poll (a test clock makes a run
   deterministic without sleeping);
-* ``VenueInfo``: the market's rules and fee rates, and the account's balances;
-* ``LiveEngine``: what the runner needs of an engine (``Engine`` plus its state and a
-  progress checkpoint).
+* ``VenueInfo``: the market's rules and fee rates, and the account's balances.
+
+The engine it drives is any ``market_maker.engine.base.Engine``.
 
 Every port is synchronous and may raise ``ExchangeError`` subclasses:
 ``RetryableExchangeError`` makes the runner try again at the next poll.
@@ -24,10 +24,8 @@ from typing import Protocol
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
-from market_maker.engine.base import Engine
 from market_maker.exchanges.base import Balance
 from market_maker.slots.model import OrderRecord
-from market_maker.state.model import GridState
 
 MarketEvent = Candle | PriceUpdate
 """One market-data event: a candle (for the risk monitor and the ATR) or a price to decide on."""
@@ -102,17 +100,4 @@ class VenueInfo(Protocol):
 
     def balances(self) -> dict[str, Balance]:
         """Free and locked balances by asset."""
-        ...
-
-
-class LiveEngine(Engine, Protocol):
-    """An ``Engine`` as the runner drives it: it also shows its state and saves progress."""
-
-    @property
-    def state(self) -> GridState:
-        """The engine's current state (its book, the time of the last event applied)."""
-        ...
-
-    def checkpoint_progress(self) -> None:
-        """Save the price and time reached, if no save has recorded them yet."""
         ...
