@@ -27,13 +27,15 @@ from market_maker.backtest.runner import simulated_exchange
 from market_maker.config.loader import load_config
 from market_maker.data.candles import load_candles
 from market_maker.domain.enums import OrderStatus, OrderType, Side, TimeInForce
-from market_maker.domain.market import Candle
+from market_maker.domain.instrument import Instrument, MarketRules
+from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import FatalExchangeError, RetryableExchangeError
 from market_maker.exchanges.reduce_only import REDUCE_ONLY_EXPIRED, REDUCE_ONLY_REJECT
 from market_maker.exchanges.simulated import (
     SimulatedExchange,
 )
+from market_maker.live.paper_sources import PaperMarketData
 from market_maker.paper import PaperExchange
 
 pytestmark = pytest.mark.timeout(120)
@@ -258,6 +260,46 @@ def test_manual_advance_moves_market_time_and_fills_resting_orders(
     assert (end.index, end.advanced, end.done) == (5, 3, True)
     assert remote.advance(1).advanced == 0  # time stops at the end of the data
     assert [c.candle for c in remote.candles_after(0, limit=2)] == candles[:2]
+
+
+def test_market_rules_are_the_configured_instrument_and_fees(
+    start: Callable[..., Server],
+) -> None:
+    remote = start().client()
+    rules = remote.market_rules(SYMBOL)
+    expected = MarketRules(
+        Instrument(SYMBOL, D("0.1"), D("0.001"), D("0.001"), D("5")), D("0.0002"), D("0.0005"), True
+    )
+    same(rules, expected)  # decimal for decimal, as the config writes them
+    with pytest.raises(FatalExchangeError, match="trades BTC/USDT, not ETH/USDT"):
+        remote.market_rules("ETH/USDT")
+
+
+def test_paper_market_data_delivers_each_candle_then_its_close_and_catches_up(
+    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
+) -> None:
+    remote = start().client()
+    _, candles = local
+
+    def with_closes(*chosen: Candle) -> list[object]:
+        return [e for c in chosen for e in (c, PriceUpdate(SYMBOL, c.close, c.open_time_ms))]
+
+    source = PaperMarketData(remote, SYMBOL, batch=2)
+    assert source.catch_up(0, 1000) == [] and source.poll() == []
+    remote.advance(3)
+    assert source.poll() == with_closes(*candles[:2])  # at most a batch per request
+    assert source.poll() == with_closes(candles[2])
+    assert source.poll() == []
+
+    restarted = PaperMarketData(remote, SYMBOL, batch=2)  # missed candles 2 and 3
+    assert restarted.catch_up(candles[0].open_time_ms, 1000) == with_closes(*candles[1:3])
+    assert restarted.poll() == []
+    newest = PaperMarketData(remote, SYMBOL)
+    assert newest.catch_up(candles[0].open_time_ms, 1) == with_closes(candles[2])  # bounded
+    remote.advance(1)
+    assert newest.poll() == with_closes(candles[3])
+    uptodate = PaperMarketData(remote, SYMBOL)
+    assert uptodate.catch_up(candles[3].open_time_ms, 1000) == [] and uptodate.poll() == []
 
 
 def test_ledger_lists_every_order_and_fill_and_is_read_only(start: Callable[..., Server]) -> None:

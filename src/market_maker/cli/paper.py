@@ -1,8 +1,8 @@
 """``market-maker paper-exchange``: serve a simulated exchange over HTTP from this process.
 
-The command loads the configuration (symbol, fees, starting balances) and the candles
-first, so a bad file fails fast with the usual ``error:`` message and exit status 2, then
-binds its port (a port in use is a user error too), prints the URL and serves until
+The command loads the configuration (symbol, instrument rules, fees, starting balances)
+and the candles first, so a bad file fails fast with the usual ``error:`` message and exit
+status 2, then binds its port (a port in use is a user error too), prints the URL and serves until
 SIGINT or SIGTERM, after which it exits with status 0. FastAPI and uvicorn are imported
 only here, inside the command, so the rest of the CLI does not pay for them.
 """
@@ -16,6 +16,7 @@ import typer
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import default_backtest_config_path, load_config
 from market_maker.domain.errors import MarketMakerError
+from market_maker.domain.instrument import MarketRules
 
 DEFAULT_HOST = "127.0.0.1"
 """Listen on localhost only unless told otherwise: the API has no authentication."""
@@ -39,8 +40,8 @@ def paper_exchange(
         typer.Option(
             "--config",
             "-c",
-            help="Configuration file (symbol, fees, balances); defaults to the packaged "
-            "backtest example.",
+            help="Configuration file (symbol, instrument rules, fees, balances); defaults to "
+            "the packaged backtest example.",
             show_default=False,
         ),
     ] = None,
@@ -61,6 +62,12 @@ def paper_exchange(
     run_paper_exchange(app_config, data, host=host, port=port, speed=speed)
 
 
+def market_rules(config: AppConfig) -> MarketRules:
+    """The rules the paper exchange serves: the config's instrument and its venue's fees."""
+    bt = config.backtest
+    return MarketRules(config.to_instrument(), bt.maker_fee, bt.taker_fee, bt.spot)
+
+
 def run_paper_exchange(
     config: AppConfig, data: Path | None, *, host: str, port: int, speed: float
 ) -> None:
@@ -73,7 +80,7 @@ def run_paper_exchange(
 
     source = data if data is not None else sample_candles_path()
     series = load_candles(source, symbol=config.symbol)
-    venue = PaperVenue(simulated_exchange(config), series.candles)
+    venue = PaperVenue(simulated_exchange(config), series.candles, rules=market_rules(config))
     try:
         sock = listen(host, port)
     except OSError as exc:

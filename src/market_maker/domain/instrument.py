@@ -111,3 +111,33 @@ def split_symbol(symbol: str) -> tuple[str, str]:
     if not base or not quote:
         raise ValueError(f"symbol {symbol!r} is not of the form BASE/QUOTE")
     return base, quote
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRules:
+    """What a venue says about trading one market: its instrument rules and fee rates.
+
+    A live run takes these from the venue (the configuration may only repeat them, and
+    must then agree); a backtest takes them from its configuration.
+
+    Attributes:
+        instrument: Tick size, quantity step and minimums of the market.
+        maker_fee: Fee rate of fills of resting orders (0.0002 = 0.02%).
+        taker_fee: Fee rate of fills that take liquidity.
+        spot: True for a spot market (balances, no shorting); False for derivatives
+            (a margin account with a signed position).
+    """
+
+    instrument: Instrument
+    maker_fee: Decimal
+    taker_fee: Decimal
+    spot: bool
+
+    def __post_init__(self) -> None:
+        for name in ("maker_fee", "taker_fee"):
+            value: Decimal = getattr(self, name)
+            if not value.is_finite() or not 0 <= value < 1:
+                raise InstrumentError(
+                    f"{self.instrument.symbol}: {name} must be a rate from 0 up to 1 "
+                    f"(0.001 = 0.1%), found {value}"
+                )

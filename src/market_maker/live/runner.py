@@ -1,26 +1,49 @@
-"""``market-maker run``: the Durable engine against the paper exchange until SIGINT/SIGTERM.
+"""``market-maker run``: an engine driven by a venue's market data and order reports until a signal.
 
-Each loop: fetch every candle the exchange processed since the last one seen (the risk
-monitor needs them all), book what happened to our orders (polled: an order the book holds
-that is no longer open, or open with more filled than booked, is looked up and its report
-goes through the engine's order-update workflow), then feed the candle and its close to
-the engine. Nothing is sent before the start-up safety checks pass.
+``LiveRunner`` is generic over its sources (``market_maker.live.sources``): a market-data
+source, an order-update source, a clock and the venue's rules and balances, all injected.
+``run_live`` wires the paper exchange and the Durable engine.
+
+Each loop (one poll):
+
+1. take every market event the source has (candles and price updates, in order);
+2. take the order reports the order source has and book each through the engine;
+3. walk the market events in order: a new candle goes to ``engine.on_candle`` (risk
+   monitor, ATR); a price update becomes a decision (``engine.on_price_update``), unless a
+   newer one is already in the same batch: that one is the market now, the older price is
+   gone and orders placed at it would be stale (the engine's decision band makes every
+   fresh update cheap, so the runner need not skip more than that);
+4. if anything was fed, save how far the bot got (``checkpoint_progress``);
+5. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
+   pushed source sets ``wake``).
+
+The first loop is a catch-up instead: the candles missed while the bot was down (at most
+``CATCH_UP``) and the price now. Nothing is decided before the start-up safety checks pass
+at the first price, with the venue's balances and fee rates.
 """
 
 import gc
 import logging
 import signal
 import threading
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
 from types import FrameType
 
 from market_maker.config.app import AppConfig
-from market_maker.domain.market import PriceUpdate
-from market_maker.durable.execution import durable_engine
-from market_maker.engine.grid import GridEngine
+from market_maker.domain.instrument import MarketRules
+from market_maker.domain.market import Candle, PriceUpdate
+from market_maker.engine.base import Engine
 from market_maker.engine.startup import refuse_unsafe_start
 from market_maker.exchanges.base import RetryableExchangeError
-from market_maker.paper.client import PaperExchange
-from market_maker.paper.protocol import IndexedCandle
+from market_maker.live.sources import (
+    Clock,
+    MarketDataSource,
+    MarketEvent,
+    OrderUpdateSource,
+    VenueInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,102 +64,225 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-class LiveRunner:
-    """Runs one bot until ``stop_requested`` is set (by a signal or by the caller)."""
+@dataclass(frozen=True, slots=True)
+class LiveSources:
+    """Everything a live run reads from outside: the runner's injected ports.
 
-    def __init__(self, config: AppConfig, exchange: PaperExchange, engine: GridEngine) -> None:
+    Attributes:
+        venue: Market rules, fee rates and balances.
+        market: Candles and price updates.
+        orders: Reports about our orders.
+        clock: Time now and the wait between polls.
+    """
+
+    venue: VenueInfo
+    market: MarketDataSource
+    orders: OrderUpdateSource
+    clock: Clock
+
+
+@dataclass(slots=True)
+class RunnerCounts:
+    """What a runner has done so far.
+
+    Attributes:
+        candles: Candles fed to the engine.
+        prices: Price updates decided on.
+        superseded: Price updates skipped because a newer one came in the same batch.
+        order_updates: Order reports fed to the engine.
+        ignored: Candles and prices not newer than what the engine had seen (repeats).
+    """
+
+    candles: int = 0
+    prices: int = 0
+    superseded: int = 0
+    order_updates: int = 0
+    ignored: int = 0
+
+
+class LiveRunner:
+    """Runs one engine on live sources until ``request_stop`` is called.
+
+    Between polls it waits on ``wake``: a pushed source (a stream) that sets it when it has
+    buffered something makes the next poll start at once instead of on schedule.
+
+    Args:
+        config: The bot's configuration, with the venue's rules applied
+            (``live.venue_rules.with_venue_rules``): the engine was built from it.
+        engine: The engine to drive (not started yet).
+        sources: Where market data, order reports, time, rules and balances come from.
+        rules: The venue's rules for ``config.symbol`` (fee rates of the safety checks).
+        catch_up_limit: Most candles read back after a restart.
+        freeze_heap: Freeze the start-up heap once the engine has started (a long-running
+            process; tests that run many runners in one process turn it off).
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        engine: Engine,
+        sources: LiveSources,
+        rules: MarketRules,
+        *,
+        catch_up_limit: int = CATCH_UP,
+        freeze_heap: bool = True,
+    ) -> None:
         self.config = config
-        self.exchange = exchange
+        self.catch_up_limit = catch_up_limit
+        self.freeze_heap = freeze_heap
         self.engine = engine
+        self.sources = sources
+        self.rules = rules
         self.stop_requested = threading.Event()
-        self.last_index = 0
-        self.candles_seen = 0
+        self.wake = threading.Event()  # cuts the wait for the next poll short
+        self.counts = RunnerCounts()
+        self.caught_up = False
+        self.checked = False  # the start-up safety checks passed
+        self._candle_ms = -1  # open time of the last closed candle fed
+        self._price: tuple[int, Decimal | None] = (-1, None)  # time and price decided on last
+        self._backlog: deque[MarketEvent] = deque()  # polled, not yet fed
+
+    def request_stop(self) -> None:
+        """Finish the current poll, then stop (safe from a signal handler or another thread)."""
+        self.stop_requested.set()
+        self.wake.set()
+
+    @property
+    def candles_seen(self) -> int:
+        """Candles fed to the engine so far."""
+        return self.counts.candles
 
     def run(self) -> None:
         """Start the engine, trade until stopped, then stop the engine (checkpointed)."""
         self.engine.start()
-        freeze_startup_heap()
+        if self.freeze_heap:
+            freeze_startup_heap()
+        clock = self.sources.clock
+        interval_ms = round(self.config.venue.poll_interval_s * 1000)
         try:
-            self._check_start()
-            self.catch_up()
+            due_ms = clock.now_ms()
             while not self.stop_requested.is_set():
                 try:
                     self.step()
                 except RetryableExchangeError as exc:
                     log.warning("exchange unavailable, retrying: %s", exc)
-                self.stop_requested.wait(self.config.venue.poll_interval_s)
+                due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
+                clock.wait((due_ms - clock.now_ms()) / 1000, self.wake)
+                self.wake.clear()
         finally:
             self.engine.stop()
 
-    def _check_start(self) -> None:
-        bt = self.config.backtest  # the paper exchange's fees and account type
-        snap = self.exchange.latest()
-        if snap.candle is None:
-            return  # no price yet: checked when the first candle arrives
-        refuse_unsafe_start(
-            self.config,
-            self.exchange.balances(),
-            snap.candle.close,
-            maker_fee=bt.maker_fee,
-            taker_fee=bt.taker_fee,
-            spot=bt.spot,
-        )
+    def step(self) -> None:
+        """One poll: the catch-up first, then whatever the sources have.
+
+        Market events wait in a backlog until fed: an exchange error half-way (a decision
+        whose exchange call failed) leaves the rest, that event included, for the next poll.
+        """
+        if not self.caught_up:
+            self.catch_up()
+        else:
+            self._backlog.extend(self.sources.market.poll())
+        self._book_order_updates()
+        self._drain()
 
     def catch_up(self) -> None:
-        """Feed the candles missed while down (up to 1,000) to the monitor and ATR.
+        """Queue the candles missed while down (up to ``catch_up_limit``) and the price now.
 
-        Then decide once, at the latest price: never on stale prices.
+        Never on stale prices: of the prices missed only the latest is decided on.
         """
-        latest = self.exchange.latest().index
         seen_ms = self.engine.state.last_update_ms
-        start = max(0, latest - CATCH_UP)
-        missed = [c for c in self.exchange.candles_after(start) if c.candle.open_time_ms > seen_ms]
-        self.last_index = latest if not missed else start
-        self._consume(missed)
+        self._backlog.extend(self.sources.market.catch_up(seen_ms, self.catch_up_limit))
+        self._candle_ms = seen_ms
+        self._price = (seen_ms, None)
+        self.caught_up = True
 
-    def step(self) -> int:
-        """Process every new candle; return how many."""
-        new = self.exchange.candles_after(self.last_index)
-        self._consume(new)
-        if not new:
-            self.sync_orders()
-        return len(new)
+    def _drain(self) -> None:
+        """Feed the backlog in order (see the module docstring), then save progress."""
+        backlog = self._backlog
+        prices = sum(isinstance(e, PriceUpdate) for e in backlog)
+        fed = False
+        while backlog:
+            event = backlog[0]
+            if isinstance(event, Candle):
+                fed |= self._feed_candle(event)
+            else:
+                prices -= 1
+                if prices:
+                    self.counts.superseded += 1  # a newer price is waiting: this one is gone
+                else:
+                    fed |= self._decide(event)
+            backlog.popleft()
+        if fed:
+            self.engine.checkpoint_progress()  # status shows how far the bot got
 
-    def _consume(self, new: list[IndexedCandle]) -> None:
-        """Book order changes, feed every candle, decide at the last close."""
-        if not new:
-            return
-        self.sync_orders()
-        for indexed in new:
-            self.engine.on_candle(indexed.candle)
-            self.last_index = indexed.index
-            self.candles_seen += 1
-        last = new[-1].candle
-        self.engine.on_price_update(PriceUpdate(self.config.symbol, last.close, last.open_time_ms))
-        self.engine.checkpoint_progress()  # status shows how far the bot got
+    def _book_order_updates(self) -> None:
+        engine = self.engine
+        for update in self.sources.orders.poll(engine.state.book.active_orders()):
+            engine.on_order_update(update)
+            self.counts.order_updates += 1
 
-    def sync_orders(self) -> None:
-        """Book every change to our orders the exchange knows and the book does not."""
-        book = self.engine.state.book
-        open_now = {u.client_order_id: u for u in self.exchange.open_orders(self.config.symbol)}
-        for order in book.active_orders():
-            report = open_now.get(order.client_order_id)
-            if report is None:
-                report = self.exchange.get_order(self.config.symbol, order.client_order_id)
-                if report is None:
-                    continue  # pending and unknown: resolved by the next start's lookup
-            elif report.cum_filled_qty == order.filled_qty and report.status == order.status:
-                continue
-            self.engine.on_order_update(report)
+    def _feed_candle(self, candle: Candle) -> bool:
+        if candle.open_time_ms <= self._candle_ms:
+            self.counts.ignored += 1  # seen already (a repeat after a reconnect or restart)
+            return False
+        self.engine.on_candle(candle)
+        if candle.closed:
+            self._candle_ms = candle.open_time_ms
+            self.counts.candles += 1
+        return True
+
+    def _decide(self, update: PriceUpdate) -> bool:
+        last_ms, last_price = self._price
+        stale = update.ts_ms < last_ms or (update.ts_ms == last_ms and update.price == last_price)
+        if stale or update.symbol != self.config.symbol:
+            self.counts.ignored += 1  # older than the last price decided on, a repeat, not ours
+            return False
+        if not self.checked:
+            self._check_start(update)
+        self.engine.on_price_update(update)
+        self._price = (update.ts_ms, update.price)
+        self.counts.prices += 1
+        return True
+
+    def _check_start(self, update: PriceUpdate) -> None:
+        """Refuse to trade (``SafetyCheckError``) when a start-up safety check fails."""
+        rules = self.rules
+        refuse_unsafe_start(
+            self.config,
+            self.sources.venue.balances(),
+            update.price,
+            maker_fee=rules.maker_fee,
+            taker_fee=rules.taker_fee,
+            spot=rules.spot,
+        )
+        self.checked = True
 
 
 def run_live(config: AppConfig) -> int:
-    """Run the bot of ``config`` until SIGINT or SIGTERM; return the number of candles seen."""
+    """Run the bot of ``config`` on the paper exchange until SIGINT or SIGTERM.
+
+    The instrument rules and fee rates are the venue's (a configuration that states other
+    values is refused with ``VenueMismatchError``). Returns the number of candles seen.
+    """
+    from market_maker.durable.execution import durable_engine
+    from market_maker.live.paper_sources import PaperMarketData
+    from market_maker.live.polled import PolledOrderUpdates, SystemClock
+    from market_maker.live.venue_rules import with_venue_rules
+    from market_maker.paper.client import PaperExchange
+
     exchange = PaperExchange(config.venue.url)
-    runner = LiveRunner(config, exchange, durable_engine(config, exchange))
+    rules = exchange.market_rules(config.symbol)
+    config = with_venue_rules(config, rules, venue=config.venue.url)
+    sources = LiveSources(
+        venue=exchange,
+        market=PaperMarketData(exchange, config.symbol),
+        orders=PolledOrderUpdates(exchange, config.symbol),
+        clock=SystemClock(),
+    )
+    runner = LiveRunner(config, durable_engine(config, exchange), sources, rules)
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        runner.stop_requested.set()
+        runner.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -19,8 +19,9 @@ order id" or "insufficient balance: ..." otherwise. A resting reduce-only order 
 ends later because the position left it nothing to reduce is EXPIRED: ``advance`` returns
 that report (reason ``"reduce-only order expired: ..."``) and lookups show the status.
 
-Besides the ``Exchange`` methods it reads market time (``latest``, ``candles_after``),
-moves it in manual mode (``advance``) and reads the venue's ``ledger``.
+Besides the ``Exchange`` methods it reads the market's rules and fee rates
+(``market_rules``) and market time (``latest``, ``candles_after``), moves time in manual
+mode (``advance``) and reads the venue's ``ledger``.
 """
 
 import http.client
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
+from market_maker.domain.instrument import MarketRules
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import Balance, FatalExchangeError, RetryableExchangeError
 from market_maker.paper.protocol import (
@@ -44,6 +46,7 @@ from market_maker.paper.protocol import (
     ledger_from_json,
     market_from_json,
     request_to_json,
+    rules_from_json,
     update_from_json,
 )
 
@@ -112,7 +115,15 @@ class PaperExchange:
         """Free and locked balances by asset."""
         return self._read(balances_from_json, self._call("GET", "/balances"))
 
-    # -- market time and the ledger --------------------------------------------------------
+    # -- market rules, market time and the ledger --------------------------------------------------
+
+    def market_rules(self, symbol: str) -> MarketRules:
+        """The instrument rules and fee rates the venue applies to ``symbol``.
+
+        A symbol the venue does not trade is refused (``FatalExchangeError``).
+        """
+        body = self._call("GET", "/rules?" + urlencode({"symbol": symbol}))
+        return self._read(rules_from_json, body)
 
     def latest(self) -> MarketSnapshot:
         """The latest candle processed, its index, and whether the data is exhausted."""

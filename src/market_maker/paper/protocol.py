@@ -17,6 +17,7 @@ from pydantic import BeforeValidator
 from market_maker.domain.decimals import decimal_to_str, parse_decimal
 from market_maker.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from market_maker.domain.errors import InvalidDecimalError, MarketMakerError
+from market_maker.domain.instrument import Instrument, MarketRules
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import Balance
@@ -169,6 +170,21 @@ def balances_to_json(balances: Mapping[str, Balance]) -> Json:
     }
 
 
+def rules_to_json(rules: MarketRules) -> Json:
+    """The body of ``GET /rules``: the instrument's rules and the fee rates, as strings."""
+    d, i = decimal_to_str, rules.instrument
+    return {
+        "symbol": i.symbol,
+        "tick_size": d(i.tick_size),
+        "step_size": d(i.step_size),
+        "min_qty": d(i.min_qty),
+        "min_notional": d(i.min_notional),
+        "maker_fee": d(rules.maker_fee),
+        "taker_fee": d(rules.taker_fee),
+        "spot": rules.spot,
+    }
+
+
 # -- from JSON -------------------------------------------------------------------------------
 
 
@@ -318,3 +334,17 @@ def ledger_from_json(data: object) -> Ledger:
         fills = tuple(update_from_json(f) for f in m["fills"])
         duplicates = tuple(str(cid) for cid in m.get("duplicates", []))
         return Ledger(orders, fills, duplicates)
+
+
+def rules_from_json(data: object) -> MarketRules:
+    """Read the body of ``GET /rules`` (as written by ``rules_to_json``)."""
+    with _reading("market rules"):
+        m = _guard("market rules", data)
+        instrument = Instrument(
+            _str(m, "symbol"),
+            _dec(m, "tick_size"),
+            _dec(m, "step_size"),
+            _dec(m, "min_qty"),
+            _dec(m, "min_notional"),
+        )
+        return MarketRules(instrument, _dec(m, "maker_fee"), _dec(m, "taker_fee"), _bool(m, "spot"))

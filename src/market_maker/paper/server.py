@@ -29,6 +29,7 @@ from market_maker.paper.protocol import (
     balances_to_json,
     candle_to_json,
     request_to_json,
+    rules_to_json,
     update_to_json,
 )
 from market_maker.paper.venue import MarketClock, PaperVenue
@@ -114,6 +115,10 @@ def create_app(venue: PaperVenue, *, speed: float = 0.0) -> FastAPI:
             "done": market.done,
             "speed": speed,  # candles per second of wall time; 0 = manual
         }
+
+    @app.get("/rules", response_model=None)
+    def rules(symbol: str | None = None) -> Json | JSONResponse:
+        return wrong_symbol(symbol) or rules_to_json(venue.rules)
 
     @app.post("/orders", response_model=None)
     def place(body: Annotated[PlaceOrderBody, Body()]) -> Json | JSONResponse:

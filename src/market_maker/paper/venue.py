@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import Balance
@@ -19,12 +20,23 @@ from market_maker.paper.protocol import IndexedCandle, Ledger, LedgerOrder, Mark
 
 
 class PaperVenue:
-    """A simulated exchange plus the candles that drive it, safe to share across threads."""
+    """A simulated exchange plus the candles that drive it, safe to share across threads.
 
-    def __init__(self, exchange: SimulatedExchange, candles: Sequence[Candle]) -> None:
+    ``rules`` are the market's instrument rules and fee rates as the venue serves them
+    (``GET /rules``); they must describe ``exchange`` (same symbol, its fee rates).
+    """
+
+    def __init__(
+        self, exchange: SimulatedExchange, candles: Sequence[Candle], *, rules: MarketRules
+    ) -> None:
+        if rules.instrument.symbol != exchange.symbol:
+            raise ValueError(
+                f"rules: expected the rules of {exchange.symbol}, found {rules.instrument.symbol}"
+            )
         self.duplicates: list[str] = []  # client order ids placed again
         self.exchange = exchange
         self.symbol = exchange.symbol
+        self.rules = rules
         self.candles: tuple[Candle, ...] = tuple(candles)
         self._index = 0  # candles processed so far
         self._lock = threading.Lock()
