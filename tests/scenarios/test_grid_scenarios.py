@@ -821,3 +821,33 @@ def test_opening_price_rounds_away_from_the_market(
     assert expected != INSTRUMENT.round_price_nearest(raw)  # the row discriminates
     prices = {o.price for o in run.book.active_orders() if o.side is side}
     assert expected in prices, f"raw level {raw}: expected {expected}, resting {sorted(prices)}"
+
+
+def test_the_worked_example_of_the_design_doc() -> None:
+    """docs/design.md, "Windows: placing and keeping": the table there is this run."""
+    prices = ("100000", "99960", "99905", "99895", "99795", "99850", "99910", "100020")
+    run = run_path(grid(buy_window=3, safety_buffer=D("0.1")), path(*prices))
+
+    def did(kind: ActionKind) -> list[list[str]]:
+        return [[str(a.slot_level) for a in d.actions if a.kind is kind] for d in run.steps]
+
+    # One entry per price: the levels placed (a close is placed for the slot it closes, one
+    # interval below its price), the levels cancelled, the fills on the way.
+    assert did(ActionKind.PLACE) == [
+        ["99900.00", "99800.00", "99700.00"],
+        [],
+        ["99600.00"],
+        ["99900.00"],  # sell 100000 (close)
+        ["99800.00", "99500.00"],  # sell 99900 (close), buy 99500
+        [],
+        ["99800.00"],
+        ["100000.00", "99900.00"],
+    ]
+    assert did(ActionKind.CANCEL) == [[], [], [], [], [], ["99500.00"], ["99600.00"], ["99700.00"]]
+    assert [(f.side, f.price) for f in run.fills] == [
+        (Side.BUY, D("99900")),
+        (Side.BUY, D("99800")),
+        (Side.SELL, D("99900")),
+        (Side.SELL, D("100000")),
+    ]
+    assert run.resting() == {bo("100000"), bo("99900"), bo("99800")}

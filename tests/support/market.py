@@ -7,11 +7,19 @@ venue), so their reports are the ones a backtest books: a margin account (shorts
 balance), fills bounded by the traded volume, fees in quote currency.
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from market_maker.domain.market import Candle
-from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
+from market_maker.domain.orders import (
+    ActionKind,
+    CancelOrderRequest,
+    OrderAction,
+    OrderUpdate,
+    PlaceOrderRequest,
+)
 from market_maker.exchanges.simulated import SimOrder, SimulatedExchange, SimulatedExchangeConfig
+from market_maker.slots.book import SlotBook, UpdateResult
 
 UNLIMITED = Decimal(10) ** 9
 """Traded volume of a move without a fill limit: more than any order."""
@@ -101,3 +109,21 @@ class Market:
         share its volume, each at its limit. Returns their fill reports."""
         self.ts_ms += 1
         return self.exchange.on_trade(self.ts_ms, price, qty)
+
+
+def execute(book: SlotBook, market: Market, actions: Sequence[OrderAction]) -> list[UpdateResult]:
+    """Send ``actions`` in order as an engine does: write-ahead intent (or cancel mark), the
+    exchange call, then book the exchange's answer. For tests that build a book by hand or
+    check single decisions; trading along a path is the engine's job (``SimpleEngine``)."""
+    results = []
+    for action in actions:
+        if action.kind is ActionKind.PLACE:
+            assert action.place is not None
+            book.record_intent(action)
+            results.append(book.apply_update(market.place(action.place)))
+        else:
+            book.record_cancel_sent(action.slot_level)
+            update = market.cancel(action.client_order_id)
+            if update is not None:
+                results.append(book.apply_update(update))
+    return results
