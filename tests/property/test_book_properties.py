@@ -1,7 +1,7 @@
 """Properties of the slot book under an adversarial exchange.
 
-A Hypothesis state machine drives the book only through its public API while an order
-ledger plays the exchange: reports are lost, duplicated, delayed and reordered, orders reach
+A Hypothesis state machine drives the book only through its public API while the simulated
+exchange plays the venue: reports are lost, duplicated, delayed and reordered, orders reach
 the exchange without their acknowledgement, and pending outcomes are resolved by lookup.
 """
 
@@ -22,9 +22,9 @@ from hypothesis.stateful import (
 
 from market_maker.domain.enums import OrderStatus, OrderType, Side, SlotStatus, TimeInForce
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate, PlaceOrderRequest
-from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import SlotBook
 from market_maker.slots.client_ids import make_client_order_id
+from support.market import Market
 
 SYMBOL = "BTC/USDT"
 LEVELS = [Decimal(100 + 10 * i) for i in range(4)]
@@ -42,7 +42,7 @@ class BookVsExchange(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         self.book = SlotBook("p1", SYMBOL)
-        self.ledger = OrderLedger(SYMBOL)
+        self.market = Market(SYMBOL)
         self.outbox: list[OrderUpdate] = []  # reports on their way to the bot
         self.delivered: list[OrderUpdate] = []
         self.cash = ZERO  # from booked fills: -sign * quote - fee
@@ -72,17 +72,19 @@ class BookVsExchange(RuleBasedStateMachine):
         self.book.record_intent(OrderAction(ActionKind.PLACE, level, place=request))
         if fate == "lost":  # crashed before the call: the exchange never saw it
             return
-        report = self.ledger.place(request)
+        report = self.market.place(request)
         if fate == "ok":
             self.outbox.append(report)
 
-    @precondition(lambda self: self.ledger.open_orders())
+    @precondition(lambda self: self.market.open_orders())
     @rule(data=st.data(), fraction=st.sampled_from(["0.5", "1"]))
     def fill(self, data: st.DataObject, fraction: str) -> None:
-        order = data.draw(st.sampled_from(self.ledger.open_orders()))
+        """A trade at a resting order's price, of all or half its remaining quantity: it
+        fills that order, or better-priced ones first (at their limits)."""
+        order = data.draw(st.sampled_from(self.market.open_orders()))
         remaining = order.request.qty - order.filled
         qty = remaining if fraction == "1" else remaining / 2
-        self.outbox.append(self.ledger.fill(order.request.client_order_id, qty))
+        self.outbox.extend(self.market.trade(order.request.price, qty))
 
     @precondition(lambda self: any(s.status is SlotStatus.LOCKED for s in self.book))
     @rule(data=st.data())
@@ -91,7 +93,7 @@ class BookVsExchange(RuleBasedStateMachine):
         slot = data.draw(st.sampled_from(locked))
         assert slot.order is not None
         self.book.record_cancel_sent(slot.level)
-        report = self.ledger.cancel(slot.order.client_order_id)
+        report = self.market.cancel(slot.order.client_order_id)
         if report is not None:
             self.outbox.append(report)
 
@@ -116,26 +118,16 @@ class BookVsExchange(RuleBasedStateMachine):
     def resolve(self, data: st.DataObject) -> None:
         slot = data.draw(st.sampled_from(self.book.pending()))
         assert slot.order is not None
-        found = self.ledger.orders.get(slot.order.client_order_id)
+        found = self.market.exchange.get_order(SYMBOL, slot.order.client_order_id)
         if found is None:
             self.book.resolve_absent(slot.order.client_order_id)
         else:  # the lookup returns the order's current state
-            self._apply(self._snapshot(found.request.client_order_id))
+            self._apply(found)
 
     def _snapshot(self, cid: str) -> OrderUpdate:
-        o = self.ledger.orders[cid]
-        return OrderUpdate(
-            SYMBOL,
-            o.order_id,
-            cid,
-            o.request.side,
-            o.status,
-            o.request.price,
-            o.request.qty,
-            o.filled,
-            o.quote,
-            o.fee,
-        )
+        found = self.market.exchange.get_order(SYMBOL, cid)
+        assert found is not None
+        return found
 
     @invariant()
     def slot_status_agrees_with_its_order(self) -> None:
@@ -169,13 +161,13 @@ class BookVsExchange(RuleBasedStateMachine):
         if not hasattr(self, "book"):
             return
         # Converge: every order the exchange knows is looked up once, pending ones resolved.
-        for cid in list(self.ledger.orders):
+        for cid in list(self.market.orders):
             self._apply(self._snapshot(cid))
         for slot in self.book.pending():
             assert slot.order is not None
             self.book.resolve_absent(slot.order.client_order_id)
         # Every fill the exchange reports is booked exactly once.
-        for cid, o in self.ledger.orders.items():
+        for cid, o in self.market.orders.items():
             record = self.book.find_order(cid)
             assert record is not None
             assert (record.filled_qty, record.filled_quote, record.fee) == (
@@ -184,10 +176,11 @@ class BookVsExchange(RuleBasedStateMachine):
                 o.fee,
             )
         exchange_position = sum(
-            (o.request.side.sign * o.filled for o in self.ledger.orders.values()), ZERO
+            (o.request.side.sign * o.filled for o in self.market.orders.values()), ZERO
         )
+        assert exchange_position == self.market.exchange.total("BTC")
         assert self.book.inventory == exchange_position
-        assert self.book.fees_paid == sum((o.fee for o in self.ledger.orders.values()), ZERO)
+        assert self.book.fees_paid == sum((o.fee for o in self.market.orders.values()), ZERO)
         assert not self.book.pending()
 
 
@@ -198,7 +191,8 @@ def test_book_against_an_adversarial_exchange() -> None:
 @given(st.integers(min_value=0, max_value=2**32), st.integers(min_value=1, max_value=6))
 def test_any_permutation_of_duplicated_updates_gives_the_same_book(seed: int, n: int) -> None:
     rng = random.Random(seed)
-    ledger = OrderLedger(SYMBOL)
+    market = Market(SYMBOL)
+    log: list[OrderUpdate] = []  # every report the exchange sent, in order
     actions = []
     book_a, book_b = SlotBook("p1", SYMBOL), SlotBook("p1", SYMBOL)
     for i in range(n):
@@ -217,23 +211,25 @@ def test_any_permutation_of_duplicated_updates_gives_the_same_book(seed: int, n:
             cid,
         )
         actions.append(OrderAction(ActionKind.PLACE, level, place=request))
-        ledger.place(request)
+        log.append(market.place(request))
     for _ in range(rng.randint(0, 12)):
-        open_orders = ledger.open_orders()
+        open_orders = market.open_orders()
         if not open_orders:
             break
         o = rng.choice(open_orders)
         if rng.random() < 0.2:
-            ledger.cancel(o.request.client_order_id)
+            cancelled = market.cancel(o.request.client_order_id)
+            assert cancelled is not None
+            log.append(cancelled)
         else:
             remaining = o.request.qty - o.filled
-            ledger.fill(o.request.client_order_id, rng.choice([remaining, remaining / 2]))
+            log += market.trade(o.request.price, rng.choice([remaining, remaining / 2]))
     for action in actions:
         book_a.record_intent(action)
         book_b.record_intent(action)
-    for update in ledger.log:
+    for update in log:
         book_a.apply_update(update)
-    shuffled = ledger.log + rng.sample(ledger.log, k=len(ledger.log) // 2)
+    shuffled = log + rng.sample(log, k=len(log) // 2)
     rng.shuffle(shuffled)
     note(f"{len(shuffled)} deliveries")
     for update in shuffled:

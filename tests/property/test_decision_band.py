@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 
 from market_maker.domain.enums import GridMode, RiskState, Spacing
 from market_maker.domain.instrument import Instrument
-from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import SlotBook
 from market_maker.strategy.config import GridConfig
 from market_maker.strategy.decide import decide
-from support.driver import execute
+from support.market import Market, execute
 
 INST = Instrument("BTC/USDT", Decimal("0.01"), Decimal("0.00001"))
 
@@ -50,12 +49,12 @@ def configs(draw: st.DrawFn) -> GridConfig:
 )
 def test_decisions_inside_the_band_are_identical(config, walk, probes) -> None:  # type: ignore[no-untyped-def]
     book = SlotBook("b", "BTC/USDT")
-    ledger = OrderLedger("BTC/USDT")
+    market = Market("BTC/USDT")
     anchor = center = None
     price = Decimal(100_000)
     for move in walk:  # build a realistic book: orders resting, some filled
         price += Decimal(move)
-        for update in ledger.move_to(price):
+        for update in market.move_to(price):
             book.apply_update(update)
         decision = decide(
             price=price,
@@ -66,7 +65,7 @@ def test_decisions_inside_the_band_are_identical(config, walk, probes) -> None: 
             previous_center=center,
         )
         anchor, center = decision.anchor, decision.target.center
-        execute(book, ledger, decision.actions)
+        execute(book, market, decision.actions)
     base = decide(
         price=price,
         book=book,

@@ -1,8 +1,10 @@
 """Hypothesis properties of the grid strategy driven along random price paths.
 
 A random configuration trades along a random walk (with random partial fills, stale
-prices that cause post-only rejects, ATR values and risk states) through the real strategy,
-slot book and order ledger. After every step the invariants of SPEC §4-5 must hold.
+prices that cause post-only rejects, ATR values and risk states) through the reference
+strategy (``decide``), the slot book and the simulated exchange. After every step the
+invariants of SPEC §4-5 must hold. (The engine's own loop along paths is checked by the
+scenarios and by ``test_grid_fills_properties``.)
 """
 
 from collections.abc import Sequence
@@ -22,7 +24,6 @@ from market_maker.domain.enums import (
 )
 from market_maker.domain.instrument import Instrument
 from market_maker.domain.orders import ActionKind
-from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import BookedFill, SlotBook
 from market_maker.slots.client_ids import parse_client_order_id
 from market_maker.strategy.config import GridConfig
@@ -31,7 +32,7 @@ from market_maker.strategy.interval import effective_interval
 from market_maker.strategy.lattice import Lattice
 from market_maker.strategy.sizing import MIN_SIZE_FACTOR, order_size
 from market_maker.strategy.target import compute_target
-from support.driver import execute
+from support.market import Market, execute
 
 D = Decimal
 SYMBOL = "BTC/USDT"
@@ -107,7 +108,17 @@ def _step_abs(config: GridConfig) -> Decimal:
 
 @dataclass(frozen=True)
 class Tick:
-    """One step of a path: what the strategy sees and what the exchange does."""
+    """One step of a path: what the strategy sees and what the exchange does.
+
+    Attributes:
+        price: Price the strategy decides on.
+        market: Where the exchange's market moves first (differs from ``price`` on a stale
+            feed: post-only orders then get rejected).
+        risk: Risk state fed to the strategy.
+        atr: ATR fed to the strategy.
+        fill_step: Volume traded by the market's move, shared by the orders it reaches
+            (partial fills); ``None``: every reached order fills whole.
+    """
 
     price: Decimal
     market: Decimal
@@ -169,11 +180,11 @@ class StepView:
 def drive(scenario: Scenario, check: "StepCheck") -> SlotBook:
     """Run the scenario like an engine and call ``check`` after every executed step."""
     book = SlotBook("pt", SYMBOL)
-    ledger = OrderLedger(SYMBOL)
+    market = Market(SYMBOL)
     anchor: Decimal | None = None
     center: Decimal | None = None
     for tick in scenario.ticks:
-        for update in ledger.move_to(tick.market, tick.fill_step):
+        for update in market.move_to(tick.market, tick.fill_step):
             result = book.apply_update(update)
             assert not result.unknown and not result.orphan
             check.on_fills(result.fills)
@@ -202,9 +213,9 @@ def drive(scenario: Scenario, check: "StepCheck") -> SlotBook:
         fail_counts = {level: s.post_only_fail_count for level, s in book.slots.items()}
         if decision.center_moved:
             book.reset_post_only_failures()
-        for result in execute(book, ledger, decision.actions):
+        for result in execute(book, market, decision.actions):
             check.on_fills(result.fills)
-        check.after_step(book, ledger, StepView(tick, decision, roles, entries, fail_counts))
+        check.after_step(book, market, StepView(tick, decision, roles, entries, fail_counts))
     return book
 
 
@@ -221,7 +232,7 @@ class StepCheck:
         for fill in fills:
             self.cash -= fill.side.sign * fill.quote + fill.fee
 
-    def after_step(self, book: SlotBook, ledger: OrderLedger, view: StepView) -> None:
+    def after_step(self, book: SlotBook, market: Market, view: StepView) -> None:
         config, decision, tick = self.config, view.decision, view.tick
         price = tick.price
         target = decision.target
@@ -284,7 +295,7 @@ class StepCheck:
             self.last_generation = parts.generation
 
         active = book.active_orders()
-        # (e) after executing, no opening order survives RISK_MODE / HALTED (the ledger
+        # (e) after executing, no opening order survives RISK_MODE / HALTED (the exchange
         # confirms cancels at once, so none is even in flight).
         if tick.risk is not RiskState.NORMAL:
             assert all(o.role is OrderRole.CLOSE or o.cancel_requested for o in active)
@@ -314,7 +325,7 @@ class StepCheck:
             assert open_sells - book.inventory <= config.max_inventory
 
         # (g) one order per slot, and the book and the exchange agree on what rests.
-        resting = {o.request.client_order_id: o for o in ledger.open_orders()}
+        resting = {o.request.client_order_id: o for o in market.open_orders()}
         assert {o.client_order_id for o in active} == set(resting)
         levels = [parse_client_order_id(cid).level for cid in resting]
         assert len(levels) == len(set(levels))
@@ -339,7 +350,7 @@ class StepCheck:
 class ExposureCheck(StepCheck):
     """(b) in full: the cap holds after every step, fills of closing orders included."""
 
-    def after_step(self, book: SlotBook, ledger: OrderLedger, view: StepView) -> None:
+    def after_step(self, book: SlotBook, market: Market, view: StepView) -> None:
         active = [o for o in book.active_orders() if o.role is OrderRole.OPEN]
         buys = sum((o.remaining_qty for o in active if o.side is Side.BUY), D(0))
         sells = sum((o.remaining_qty for o in active if o.side is Side.SELL), D(0))

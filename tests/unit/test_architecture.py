@@ -118,7 +118,7 @@ def test_the_shell_keeps_its_third_party_boundaries() -> None:
         ("exchanges/bad.py", "import ccxt\n", "imports ccxt"),
         ("live/bad.py", "from prometheus_client import Counter\n", "imports prometheus_client"),
         ("engine/bad.py", "from market_maker.durable import engine\n", "engine never imports"),
-        ("backtest/bad.py", "from support.driver import execute\n", "the test suite"),
+        ("backtest/bad.py", "from support.market import execute\n", "the test suite"),
         ("state/bad.py", "from devtools.proto_doc import render\n", "the test suite"),
     ],
 )

@@ -16,10 +16,10 @@ from market_maker.domain.enums import (
 )
 from market_maker.domain.errors import ClientOrderIdError, IllegalTransitionError
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate, PlaceOrderRequest
-from market_maker.sim.ledger import OrderLedger
 from market_maker.slots.book import InvalidOrderUpdateError, SlotBook
 from market_maker.slots.client_ids import make_client_order_id
 from market_maker.slots.machine import SlotEvent
+from support.market import Market
 
 SYMBOL = "BTC/USDT"
 L = Decimal(100)
@@ -61,8 +61,8 @@ def book() -> SlotBook:
 
 
 @pytest.fixture
-def ledger() -> OrderLedger:
-    return OrderLedger(SYMBOL)
+def market() -> Market:
+    return Market(SYMBOL)
 
 
 def test_intent_is_recorded_before_the_call(book: SlotBook) -> None:
@@ -89,10 +89,10 @@ def test_generation_can_never_be_reused(book: SlotBook) -> None:
         book.record_intent(action)
 
 
-def test_ack_locks_and_duplicates_change_nothing(book: SlotBook, ledger: OrderLedger) -> None:
+def test_ack_locks_and_duplicates_change_nothing(book: SlotBook, market: Market) -> None:
     action = place(book)
     assert action.place
-    ack = ledger.place(action.place)
+    ack = market.place(action.place)
     result = book.apply_update(ack)
     assert result.event is SlotEvent.ACK and book.slots[L].status is SlotStatus.LOCKED
     before = book.slots[L]
@@ -100,41 +100,39 @@ def test_ack_locks_and_duplicates_change_nothing(book: SlotBook, ledger: OrderLe
     assert again.fills == () and book.slots[L] == before
 
 
-def test_post_only_reject_frees_and_counts_then_ack_resets(
-    book: SlotBook, ledger: OrderLedger
-) -> None:
-    ledger.last_price = Decimal(99)
+def test_post_only_reject_frees_and_counts_then_ack_resets(book: SlotBook, market: Market) -> None:
+    market.quote(Decimal(99))
     for n in (1, 2):
         action = place(book)
         assert action.place
-        result = book.apply_update(ledger.place(action.place))
+        result = book.apply_update(market.place(action.place))
         assert result.event is SlotEvent.REJECT
         assert book.slots[L].status is SlotStatus.FREE
         assert book.slots[L].post_only_fail_count == n
     assert book.reset_post_only_failures() == 1
     assert book.slots[L].post_only_fail_count == 0
     book.slots[L] = replace(book.slots[L], post_only_fail_count=2)
-    ledger.last_price = Decimal(101)
+    market.quote(Decimal(101))
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))
+    book.apply_update(market.place(action.place))
     assert book.slots[L].post_only_fail_count == 0
 
 
-def test_unknown_outcome_found_on_lookup_locks(book: SlotBook, ledger: OrderLedger) -> None:
+def test_unknown_outcome_found_on_lookup_locks(book: SlotBook, market: Market) -> None:
     action = place(book)
     assert action.place
-    ledger.place(action.place)  # reached the exchange, the report was lost
+    market.place(action.place)  # reached the exchange, the report was lost
     (pending,) = book.pending()
     assert pending.order is not None
-    found = ledger.orders[pending.order.client_order_id]
-    book.apply_update(ledger.fill(found.request.client_order_id, Decimal("0.25")))
+    found = market.orders[pending.order.client_order_id]
+    book.apply_update(market.fill(found.request.client_order_id, Decimal("0.25")))
     assert book.slots[L].status is SlotStatus.LOCKED
     assert book.slots[L].position_qty == Decimal("0.25")
 
 
 def test_unknown_outcome_absent_frees_and_a_late_report_is_an_orphan(
-    book: SlotBook, ledger: OrderLedger
+    book: SlotBook, market: Market
 ) -> None:
     action = place(book)
     assert action.place
@@ -142,18 +140,18 @@ def test_unknown_outcome_absent_frees_and_a_late_report_is_an_orphan(
     assert slot.status is SlotStatus.FREE and slot.order is None
     record = book.find_order(action.client_order_id)
     assert record is not None and record.status is OrderStatus.REJECTED
-    late = book.apply_update(ledger.place(action.place))  # it did exist after all
+    late = book.apply_update(market.place(action.place))  # it did exist after all
     assert late.orphan and late.event is None
 
 
 def test_partial_fills_book_the_delta_of_cumulative_quantity(
-    book: SlotBook, ledger: OrderLedger
+    book: SlotBook, market: Market
 ) -> None:
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))
-    first = ledger.fill(action.client_order_id, Decimal("0.3"))
-    second = ledger.fill(action.client_order_id, Decimal("0.5"))
+    book.apply_update(market.place(action.place))
+    first = market.fill(action.client_order_id, Decimal("0.3"))
+    second = market.fill(action.client_order_id, Decimal("0.5"))
     r1 = book.apply_update(first)
     r2 = book.apply_update(second)
     assert [f.qty for f in (*r1.fills, *r2.fills)] == [Decimal("0.3"), Decimal("0.5")]
@@ -161,25 +159,23 @@ def test_partial_fills_book_the_delta_of_cumulative_quantity(
     slot = book.slots[L]
     assert slot.status is SlotStatus.LOCKED and slot.position_qty == Decimal("0.8")
     assert slot.fees_paid == Decimal("0.08") == book.fees_paid
-    done = book.apply_update(ledger.fill(action.client_order_id, Decimal("0.2")))
+    done = book.apply_update(market.fill(action.client_order_id, Decimal("0.2")))
     assert done.event is SlotEvent.FILL
     slot = book.slots[L]
     assert slot.status is SlotStatus.FREE and slot.position_status is PositionStatus.FILLED
     assert slot.entry_price == L and book.inventory == 1
 
 
-def test_closing_fill_realises_pnl_and_empties_the_slot(
-    book: SlotBook, ledger: OrderLedger
-) -> None:
+def test_closing_fill_realises_pnl_and_empties_the_slot(book: SlotBook, market: Market) -> None:
     buy = place(book)
     assert buy.place
-    book.apply_update(ledger.place(buy.place))
-    book.apply_update(ledger.fill(buy.client_order_id, Decimal(1)))
+    book.apply_update(market.place(buy.place))
+    book.apply_update(market.fill(buy.client_order_id, Decimal(1)))
     sell = place(book, side=Side.SELL, price=Decimal(110))
     assert sell.place
     assert book.slots[L].order is not None and book.slots[L].order.role is OrderRole.CLOSE
-    book.apply_update(ledger.place(sell.place))
-    result = book.apply_update(ledger.fill(sell.client_order_id, Decimal(1)))
+    book.apply_update(market.place(sell.place))
+    result = book.apply_update(market.fill(sell.client_order_id, Decimal(1)))
     assert result.fills[0].realized_pnl == 10 and result.fills[0].price == 110
     slot = book.slots[L]
     assert slot.position_status is PositionStatus.EMPTY and slot.cost_basis == 0
@@ -188,15 +184,15 @@ def test_closing_fill_realises_pnl_and_empties_the_slot(
 
 
 def test_cancel_keeps_partial_fill_and_late_fill_after_cancel_is_booked(
-    book: SlotBook, ledger: OrderLedger
+    book: SlotBook, market: Market
 ) -> None:
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))
+    book.apply_update(market.place(action.place))
     book.record_cancel_sent(L)
     assert book.slots[L].order is not None and book.slots[L].order.cancel_requested
-    fill = ledger.fill(action.client_order_id, Decimal("0.4"))
-    cancel = ledger.cancel(action.client_order_id)
+    fill = market.fill(action.client_order_id, Decimal("0.4"))
+    cancel = market.cancel(action.client_order_id)
     assert cancel is not None
     # The cancel report overtakes the fill report.
     assert book.apply_update(overtaking(cancel)).event is SlotEvent.CANCELED
@@ -209,19 +205,18 @@ def test_cancel_keeps_partial_fill_and_late_fill_after_cancel_is_booked(
     assert record is not None and record.status is OrderStatus.CANCELED
 
 
-def test_late_fill_of_a_retired_order_lands_on_its_slot(
-    book: SlotBook, ledger: OrderLedger
-) -> None:
+def test_late_fill_of_a_retired_order_lands_on_its_slot(book: SlotBook, market: Market) -> None:
     first = place(book)
     assert first.place
-    book.apply_update(ledger.place(first.place))
-    fill = ledger.fill(first.client_order_id, Decimal("0.5"))
-    cancel = ledger.cancel(first.client_order_id)
+    book.apply_update(market.place(first.place))
+    fill = market.fill(first.client_order_id, Decimal("0.5"))
+    cancel = market.cancel(first.client_order_id)
     assert cancel is not None
     book.apply_update(overtaking(cancel))
+    market.quote(Decimal(101))  # the market moved off the level: a buy there rests again
     second = place(book)  # the slot moves on, the first order retires
     assert second.place
-    book.apply_update(ledger.place(second.place))
+    book.apply_update(market.place(second.place))
     result = book.apply_update(fill)
     assert result.level == L and result.fills[0].qty == Decimal("0.5")
     assert book.slots[L].position_qty == Decimal("0.5")
@@ -237,13 +232,13 @@ def test_unknown_orders_are_surfaced_not_applied(book: SlotBook) -> None:
 
 
 def test_prune_drops_free_empty_slots_and_late_updates_recreate_them(
-    book: SlotBook, ledger: OrderLedger
+    book: SlotBook, market: Market
 ) -> None:
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))
-    fill = ledger.fill(action.client_order_id, Decimal("0.1"))
-    cancel = ledger.cancel(action.client_order_id)
+    book.apply_update(market.place(action.place))
+    fill = market.fill(action.client_order_id, Decimal("0.1"))
+    cancel = market.cancel(action.client_order_id)
     assert cancel is not None
     book.apply_update(overtaking(cancel))
     other = place(book, level=Decimal(90))
@@ -253,7 +248,7 @@ def test_prune_drops_free_empty_slots_and_late_updates_recreate_them(
     assert other.client_order_id
 
 
-def test_retired_memory_is_bounded(ledger: OrderLedger) -> None:
+def test_retired_memory_is_bounded() -> None:
     book = SlotBook("t1", SYMBOL, retired_limit=3)
     for _ in range(6):
         action = place(book)
@@ -288,10 +283,10 @@ def test_a_store_that_takes_retirements_gets_every_one() -> None:
     assert taken == ids  # each retired once its outcome was resolved
 
 
-def test_release_frees_a_stuck_slot(book: SlotBook, ledger: OrderLedger) -> None:
+def test_release_frees_a_stuck_slot(book: SlotBook, market: Market) -> None:
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))
+    book.apply_update(market.place(action.place))
     slot = book.release(L, "checked by hand: order gone")
     assert slot.status is SlotStatus.FREE
     record = book.find_order(action.client_order_id)
@@ -309,11 +304,11 @@ def test_release_frees_a_stuck_slot(book: SlotBook, ledger: OrderLedger) -> None
     ],
 )
 def test_self_contradicting_updates_are_refused(
-    book: SlotBook, ledger: OrderLedger, change: dict[str, object], match: str
+    book: SlotBook, market: Market, change: dict[str, object], match: str
 ) -> None:
     action = place(book)
     assert action.place
-    ack = ledger.place(action.place)
+    ack = market.place(action.place)
     with pytest.raises(InvalidOrderUpdateError, match=match):
         book.apply_update(replace(ack, **change))  # type: ignore[arg-type]
     assert book.slots[L].status is SlotStatus.PENDING
@@ -324,19 +319,19 @@ def test_record_intent_needs_a_place_action(book: SlotBook) -> None:
         book.record_intent(OrderAction(ActionKind.CANCEL, L))
 
 
-def test_unrealized_and_totals(book: SlotBook, ledger: OrderLedger) -> None:
+def test_unrealized_and_totals(book: SlotBook, market: Market) -> None:
     action = place(book, qty="2")
     assert action.place
-    book.apply_update(ledger.place(action.place))
-    book.apply_update(ledger.fill(action.client_order_id, Decimal(2)))
+    book.apply_update(market.place(action.place))
+    book.apply_update(market.fill(action.client_order_id, Decimal(2)))
     assert book.unrealized_pnl(Decimal(105)) == 10
     assert list(book) == [book.slots[L]] and book.get(L) is book.slots[L]
 
 
-def test_failed_cancel_can_be_resent(book: SlotBook, ledger: OrderLedger) -> None:
+def test_failed_cancel_can_be_resent(book: SlotBook, market: Market) -> None:
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))
+    book.apply_update(market.place(action.place))
     book.record_cancel_sent(L)
     slot = book.record_cancel_failed(L)
     assert slot.order is not None and not slot.order.cancel_requested
@@ -344,12 +339,10 @@ def test_failed_cancel_can_be_resent(book: SlotBook, ledger: OrderLedger) -> Non
     assert book.record_cancel_failed(L) == slot  # nothing to clear: unchanged
 
 
-def test_prune_keeps_slots_waiting_out_post_only_rejects(
-    book: SlotBook, ledger: OrderLedger
-) -> None:
-    ledger.last_price = Decimal(99)
+def test_prune_keeps_slots_waiting_out_post_only_rejects(book: SlotBook, market: Market) -> None:
+    market.quote(Decimal(99))
     action = place(book)
     assert action.place
-    book.apply_update(ledger.place(action.place))  # post-only reject
+    book.apply_update(market.place(action.place))  # post-only reject
     assert book.slots[L].post_only_fail_count == 1
     assert book.prune() == 0 and L in book.slots

@@ -1,1 +1,0 @@
-"""Simulated venues for demos, tests and (later) backtests."""
