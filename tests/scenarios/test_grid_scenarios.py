@@ -1,6 +1,6 @@
 """Table-driven grid scenarios: a price path in, the exact resting orders, fills and PnL out.
 
-Every row runs the real engine (``SimpleEngine``: planner, slot book, in-memory store) on
+Every row runs the real engine (``simple_engine``: planner, slot book, in-memory store) on
 the simulated exchange along a short price path, the way a backtest does: per step the
 exchange walks a candle from the previous price to the new one and the engine books its
 reports, then decides at the step's price and executes. The expected outcome is written out
@@ -33,7 +33,7 @@ from market_maker.domain.instrument import Instrument
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import ActionKind, OrderAction
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import GridEngine, simple_engine
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.risk.config import CircuitBreakerConfig, RiskConfig, RiskMonitorConfig
 from market_maker.slots.book import BookedFill, SlotBook
@@ -173,7 +173,7 @@ class Decided:
 class Run:
     """Everything a path produced."""
 
-    engine: SimpleEngine
+    engine: GridEngine
     exchange: SimulatedExchange
     recorder: Recorder
     instrument: Instrument
@@ -257,7 +257,7 @@ def run_path(config: GridConfig, steps: Sequence[Step], instrument: Instrument =
     app = app_config(config, instrument)
     exchange = simulated_exchange(app)
     recorder = Recorder()
-    engine = SimpleEngine(app, exchange, MemoryStore(), observer=recorder)
+    engine = simple_engine(app, exchange, MemoryStore(), observer=recorder)
     engine.start()
     run = Run(engine, exchange, recorder, instrument)
     market = D(steps[0].market or steps[0].price)

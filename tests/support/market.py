@@ -114,7 +114,7 @@ class Market:
 def execute(book: SlotBook, market: Market, actions: Sequence[OrderAction]) -> list[UpdateResult]:
     """Send ``actions`` in order as an engine does: write-ahead intent (or cancel mark), the
     exchange call, then book the exchange's answer. For tests that build a book by hand or
-    check single decisions; trading along a path is the engine's job (``SimpleEngine``)."""
+    check single decisions; trading along a path is the engine's job (``simple_engine``)."""
     results = []
     for action in actions:
         if action.kind is ActionKind.PLACE:

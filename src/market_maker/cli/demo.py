@@ -1,6 +1,6 @@
 """``market-maker demo``: the grid trading along a sample price path on the simulated exchange.
 
-The demo is a tiny backtest: the real engine (``SimpleEngine`` with an in-memory store) on
+The demo is a tiny backtest: the real engine (the Simple engine, in-memory store) on
 the simulated exchange, fed candle by candle by the backtest's own loop (``replay``), so it
 shows exactly what a backtest or a live bot would do on the same prices. Each candle walks
 from the previous price to the next one on the path; the table prints one row per candle.
@@ -18,7 +18,7 @@ from market_maker.backtest.runner import simulated_exchange
 from market_maker.config.app import AppConfig
 from market_maker.domain.market import Candle
 from market_maker.engine.base import EngineObserver
-from market_maker.engine.simple import SimpleEngine
+from market_maker.engine.grid import simple_engine
 from market_maker.risk.events import RiskEvent
 from market_maker.slots.book import BookedFill, SlotBook
 from market_maker.stores.memory import MemoryStore
@@ -131,7 +131,7 @@ def simulate(config: AppConfig, steps: int) -> DemoResult:
     exchange = simulated_exchange(config)
     initial = {asset: exchange.total(asset) for asset in (exchange.base, exchange.quote)}
     counter = _Counter()
-    engine = SimpleEngine(config, exchange, MemoryStore(), observer=counter)
+    engine = simple_engine(config, exchange, MemoryStore(), observer=counter)
     rows: list[DemoRow] = []
     seen = {"fills": 0, "placed": 0, "cancelled": 0}
 
