@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+MAX_EQUITY_POINTS = 10_000
+"""Most points an equity curve keeps, however long the run (even: see ``EquityCurve``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class FillRecord:
@@ -77,6 +80,44 @@ class EquityPoint:
     interval: Decimal | None
 
 
+class EquityCurve:
+    """An equity curve that never holds more than ``max_points`` points.
+
+    The loops offer a *candidate* point every ``equity_sample_every`` events (ticks also
+    thin by trade time) and keep every ``stride``-th candidate, ``stride`` starting at 1.
+    When the curve is full, every other point is dropped and ``stride`` doubles, so the
+    curve stays the one a run sampled every ``stride`` candidates from the start would
+    have (evenly spaced), plus the run's last event, which is always added. A run with at
+    most ``max_points`` candidates keeps all of them, as before the bound existed.
+    """
+
+    __slots__ = ("_candidates", "max_points", "points", "stride")
+
+    def __init__(self, max_points: int = MAX_EQUITY_POINTS) -> None:
+        if max_points < 2 or max_points % 2:
+            raise ValueError(
+                f"max_points: expected an even number of at least 2, found {max_points}"
+            )
+        self.max_points = max_points
+        self.points: list[EquityPoint] = []
+        self.stride = 1
+        self._candidates = 0
+
+    def due(self) -> bool:
+        """Count one candidate; whether the curve keeps it (then ``add`` it)."""
+        count = self._candidates
+        self._candidates = count + 1
+        return count % self.stride == 0
+
+    def add(self, point: EquityPoint) -> None:
+        """Append a kept candidate, or the run's last point; halve the curve when full."""
+        points = self.points
+        if len(points) >= self.max_points:
+            del points[1::2]  # keeps candidates 0, 2s, 4s...: those of the doubled stride
+            self.stride *= 2
+        points.append(point)
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """Headline figures of a run (names as in the JSON report).
@@ -115,7 +156,8 @@ class BacktestResult:
         fills: Every fill, in order.
         equity_curve: Sampled every ``equity_sample_every`` events (at most 60) plus the
             last event; on trade ticks also at most once per ``equity_sample_ms`` of trade
-            time (see ``tick_replay``).
+            time (see ``tick_replay``). At most ``MAX_EQUITY_POINTS`` points: a longer
+            run keeps every 2nd, 4th... sample (see ``EquityCurve``).
         initial_balances: Starting balances by asset (for replaying the fills).
         final_balances: Ending balances by asset.
         config: The effective configuration, JSON-ready.
