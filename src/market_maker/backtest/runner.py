@@ -17,7 +17,7 @@ from market_maker.backtest.result import (
     MAX_EQUITY_POINTS,
     BacktestResult,
     EquityPoint,
-    FillRecord,
+    FillLog,
     RiskEventRecord,
     Summary,
 )
@@ -46,7 +46,7 @@ run holds no more orders than a short one."""
 
 class _Recorder(EngineObserver):
     def __init__(self) -> None:
-        self.fills: list[FillRecord] = []
+        self.fills = FillLog()
         self.risk_events: list[RiskEventRecord] = []
         self.volume_quote = ZERO
 
@@ -63,18 +63,16 @@ class _Recorder(EngineObserver):
 
     def on_fill(self, fill: BookedFill) -> None:
         self.volume_quote += fill.quote
-        self.fills.append(
-            FillRecord(
-                ts_ms=fill.ts_ms,
-                side=fill.side.value,
-                price=fill.price,
-                qty=fill.qty,
-                fee=fill.fee,
-                liquidity=fill.liquidity.value if fill.liquidity else "maker",
-                client_order_id=fill.client_order_id,
-                slot=fill.level,
-                realized_pnl=fill.realized_pnl,
-            )
+        self.fills.add(
+            fill.ts_ms,
+            fill.side.value,
+            fill.price,
+            fill.qty,
+            fill.fee,
+            fill.liquidity.value if fill.liquidity else "maker",
+            fill.client_order_id,
+            fill.level,
+            fill.realized_pnl,
         )
 
 
