@@ -5,6 +5,8 @@ Structural checks (counts and contents), not timings: ``benchmarks/memory.py`` m
 resident memory itself.
 """
 
+import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from market_maker.backtest.report_json import dumps, result_to_json, write_json
 from market_maker.backtest.result import EquityCurve, EquityPoint, FillLog, FillRecord
 from market_maker.backtest.runner import ORDER_HISTORY, run_backtest, simulated_exchange
 from market_maker.config.loader import default_backtest_config_path, load_config
@@ -131,9 +134,15 @@ def _fill(n: int, cid: str = "mm-1", fee: str = "0.10557373000") -> FillRecord:
 
 def test_the_fill_log_reads_back_every_digit() -> None:
     fills = [_fill(0), _fill(1, cid="odd\x1fid"), _fill(2, fee="1E-30")]
+    fills.append(replace(fills[0], side="SELL", liquidity="taker", slot=D("105554.320")))
+    fills.append(replace(fills[0], price=D("1E+5"), slot=D("100000")))
+    fills.append(replace(fills[0], side="HOLD"))  # not a side the log abbreviates: kept whole
     log = FillLog(fills)
-    assert list(log) == fills and log == fills and len(log) == 3
-    assert [str(f.fee) for f in log] == ["0.10557373000", "0.10557373000", "1E-30"]
+    assert list(log) == fills and log == fills and len(log) == 6
+    assert [str(f.fee) for f in log][:3] == ["0.10557373000", "0.10557373000", "1E-30"]
+    assert [(str(f.price), str(f.slot)) for f in log] == [
+        (str(f.price), str(f.slot)) for f in fills
+    ]
     assert str(log[0].realized_pnl) == "-0" and str(log[-1].slot) == "1E+5"
     assert log[1].client_order_id == "odd\x1fid"  # kept whole: its text holds the separator
     assert list(log[1:]) == fills[1:]
@@ -170,3 +179,14 @@ def test_loaded_candles_are_the_file_s_decimals(tmp_path: Path) -> None:
         values = [candle.open, candle.high, candle.low, candle.close, candle.volume]
         assert [v.as_tuple() for v in values] == [D(t).as_tuple() for t in texts]
     assert candles[1:] == list(candles)[1:] and candles[-1].open_time_ms == 1_120_000
+
+
+def test_the_json_report_is_written_piece_by_piece_with_the_same_text(tmp_path: Path) -> None:
+    config = load_config(default_backtest_config_path())
+    candles = load_candles(sample_candles_path(), symbol=config.symbol).candles
+    result = run_backtest(config, candles[:600])
+    expected = json.dumps(result_to_json(result), indent=2, allow_nan=False) + "\n"
+    write_json(result, tmp_path / "r.json")
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == dumps(result) == expected
+    empty = replace(result, fills=[], equity_curve=[])
+    assert dumps(empty) == json.dumps(result_to_json(empty), indent=2) + "\n"
