@@ -146,6 +146,7 @@ def test_the_fill_log_reads_back_every_digit() -> None:
     assert str(log[0].realized_pnl) == "-0" and str(log[-1].slot) == "1E+5"
     assert log[1].client_order_id == "odd\x1fid"  # kept whole: its text holds the separator
     assert list(log[1:]) == fills[1:]
+    assert log[:2] + log[2:] == fills and list(log[:1] + fills[1:2]) == fills[:2]
 
 
 @given(

@@ -161,6 +161,13 @@ class FillLog(Sequence[FillRecord]):
     def __iter__(self) -> Iterator[FillRecord]:
         return map(self._record, range(len(self)))
 
+    def __add__(self, other: Sequence[FillRecord]) -> "FillLog":
+        """The fills of both, in order (as lists concatenate: runs resumed in parts)."""
+        both = FillLog(self)
+        for fill in other:
+            both.append(fill)
+        return both
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or len(other) != len(self):
             return False
