@@ -212,6 +212,6 @@ def test_a_restart_inside_risk_mode_resumes_the_risk_layer_exactly(
         checkpoint=CheckpointPolicy.EVERY_CHANGE,
     )
     store.close()
-    assert _fill_keys(first.fills + second.fills) == _fill_keys(result.fills)
+    assert _fill_keys([*first.fills, *second.fills]) == _fill_keys(result.fills)
     assert first.risk_events + second.risk_events == result.risk_events
     assert second.final_balances == result.final_balances

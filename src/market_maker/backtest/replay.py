@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from market_maker.backtest.result import EquityPoint
+from market_maker.backtest.result import MAX_EQUITY_POINTS, EquityCurve, EquityPoint
 from market_maker.config.app import AppConfig
 from market_maker.data.paths import split_candle
 from market_maker.domain.decimals import ZERO
@@ -25,8 +25,8 @@ class ReplayVenue(Protocol):
     quote: str
 
     @property
-    def fills(self) -> Sequence[OrderUpdate]:
-        """Every fill report so far, oldest first."""
+    def fill_count(self) -> int:
+        """How many fill reports the venue has sent so far."""
 
     def total(self, asset: str) -> Decimal:
         """Free plus locked balance of ``asset``."""
@@ -52,8 +52,8 @@ class EquityTracker:
     def mark(self, price: Decimal) -> Decimal:
         """Equity at ``price``; updates the drawdown and inventory extremes."""
         exchange = self.exchange
-        if len(exchange.fills) != self._fills_seen:  # balances only move on fills
-            self._fills_seen = len(exchange.fills)
+        if exchange.fill_count != self._fills_seen:  # balances only move on fills
+            self._fills_seen = exchange.fill_count
             self.inventory = exchange.total(exchange.base)
             self.cash = exchange.total(exchange.quote)
             self.max_inventory = max(self.max_inventory, abs(self.inventory - self.initial_base))
@@ -79,8 +79,11 @@ def replay(
     initial: dict[str, Decimal],
     initial_equity: Decimal,
     refine: int = 1,
+    max_points: int = MAX_EQUITY_POINTS,
 ) -> tuple[list[EquityPoint], EquityTracker]:
     """Start the engine and feed it every candle; return the equity curve and tracker.
+
+    The curve holds at most ``max_points`` points (``EquityCurve``).
 
     With ``refine`` above 1 each candle is walked as that many shorter candles along its
     path (``market_maker.data.paths.refine``): the venue fills and the engine decides at
@@ -94,7 +97,8 @@ def replay(
         )
     symbol = config.symbol
     sample_every = config.backtest.equity_sample_every
-    curve: list[EquityPoint] = []
+    curve = EquityCurve(max_points)
+    due, keep = curve.due, curve.add
     on_order_update, on_candle, on_price = (
         engine.on_order_update,
         engine.on_candle,
@@ -121,9 +125,9 @@ def replay(
         close = candle.close
         on_price(PriceUpdate(symbol, close, piece.open_time_ms))
         equity = track.mark(close)
-        if i % sample_every == 0 or i == last:
+        if (i % sample_every == 0 and due()) or i == last:
             state = engine.state
-            curve.append(
+            keep(
                 EquityPoint(
                     candle.open_time_ms,
                     close,
@@ -135,7 +139,7 @@ def replay(
             )
         if progress is not None and i % progress_every == 0:
             progress(i)
-    return curve, track
+    return curve.points, track
 
 
 __all__ = ["EquityTracker", "ReplayVenue", "replay"]

@@ -13,8 +13,8 @@ without trusting the engine.
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -160,26 +160,68 @@ def result_to_json(result: BacktestResult) -> dict[str, Any]:
     return report
 
 
+def _encode(value: Any) -> str:
+    try:
+        return json.dumps(value, indent=2, sort_keys=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ReportFormatError(
+            f"the report must hold only JSON values (dict, list, str, int, Decimal), "
+            f"found: {exc}; convert the value in the config/extra section"
+        ) from exc
+
+
+def _report_text(result: BacktestResult) -> Iterator[str]:
+    """The report's text piece by piece: ``json.dumps(result_to_json(result), indent=2)``.
+
+    Every section but the fills is encoded (and checked) before the first piece; the fills,
+    as many as the run made, are encoded one at a time as they are written, so a long run's
+    report never sits in memory as dicts (about 2 KB a fill).
+    """
+    sections = [
+        (key, _encode(value)) for key, value in result_to_json(replace(result, fills=[])).items()
+    ]
+    yield "{"
+    for n, (key, text) in enumerate(sections):
+        yield f"{',' if n else ''}\n  {json.dumps(key)}: "
+        if key == "fills":
+            yield from _fills_text(result.fills)
+        else:
+            yield text.replace("\n", "\n  ")
+    yield "\n}\n"
+
+
+def _fills_text(fills: Sequence[FillRecord]) -> Iterator[str]:
+    if not fills:
+        yield "[]"
+        return
+    yield "["
+    for n, fill in enumerate(fills):
+        text = json.dumps(_fill(fill), indent=2).replace("\n", "\n    ")
+        yield f"{',' if n else ''}\n    {text}"
+    yield "\n  ]"
+
+
 def dumps(result: BacktestResult) -> str:
     """Serialise a backtest to the report text (2-space indent, trailing newline).
 
     Raises:
         ReportFormatError: As ``result_to_json``, or a config/extra value is not JSON-ready.
     """
-    report = result_to_json(result)
-    try:
-        text = json.dumps(report, indent=2, sort_keys=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ReportFormatError(
-            f"the report must hold only JSON values (dict, list, str, int, Decimal), "
-            f"found: {exc}; convert the value in the config/extra section"
-        ) from exc
-    return text + "\n"
+    return "".join(_report_text(result))
 
 
 def write_json(result: BacktestResult, path: Path) -> None:
-    """Write the JSON report of ``result`` to ``path`` (UTF-8), replacing any file there."""
-    path.write_text(dumps(result), encoding="utf-8")
+    """Write the JSON report of ``result`` to ``path`` (UTF-8), replacing any file there.
+
+    Written as it is encoded (``dumps`` gives the same text): the fills never sit in memory
+    as one report. A section that is not JSON-ready fails before the file is touched.
+    """
+    pieces = _report_text(result)
+    first = next(pieces)  # encodes and checks every section but the fills
+    with path.open("w", encoding="utf-8") as out:
+        out.write(first)
+        for piece in pieces:
+            out.write(piece)
 
 
 def load_json(path: Path) -> dict[str, Any]:

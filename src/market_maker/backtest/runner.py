@@ -14,9 +14,10 @@ from decimal import Decimal
 
 from market_maker.backtest.replay import EquityTracker, replay
 from market_maker.backtest.result import (
+    MAX_EQUITY_POINTS,
     BacktestResult,
     EquityPoint,
-    FillRecord,
+    FillLog,
     RiskEventRecord,
     Summary,
 )
@@ -38,10 +39,15 @@ from market_maker.stores.memory import MemoryStore
 
 HUNDRED = Decimal(100)
 
+ORDER_HISTORY = 1024
+"""Finished orders a backtest's venue remembers for lookups by client order id (the engine
+only looks up its pending orders, which are recent); older ones are forgotten, so a long
+run holds no more orders than a short one."""
+
 
 class _Recorder(EngineObserver):
     def __init__(self) -> None:
-        self.fills: list[FillRecord] = []
+        self.fills = FillLog()
         self.risk_events: list[RiskEventRecord] = []
         self.volume_quote = ZERO
 
@@ -58,23 +64,26 @@ class _Recorder(EngineObserver):
 
     def on_fill(self, fill: BookedFill) -> None:
         self.volume_quote += fill.quote
-        self.fills.append(
-            FillRecord(
-                ts_ms=fill.ts_ms,
-                side=fill.side.value,
-                price=fill.price,
-                qty=fill.qty,
-                fee=fill.fee,
-                liquidity=fill.liquidity.value if fill.liquidity else "maker",
-                client_order_id=fill.client_order_id,
-                slot=fill.level,
-                realized_pnl=fill.realized_pnl,
-            )
+        self.fills.add(
+            fill.ts_ms,
+            fill.side.value,
+            fill.price,
+            fill.qty,
+            fill.fee,
+            fill.liquidity.value if fill.liquidity else "maker",
+            fill.client_order_id,
+            fill.level,
+            fill.realized_pnl,
         )
 
 
-def simulated_exchange(config: AppConfig) -> SimulatedExchange:
-    """The simulated venue a backtest of ``config`` trades on."""
+def simulated_exchange(config: AppConfig, *, ledger: bool = True) -> SimulatedExchange:
+    """The simulated venue a backtest of ``config`` trades on.
+
+    With ``ledger`` it keeps every order and every fill report (the paper venue serves
+    them); without, it remembers the last ``ORDER_HISTORY`` finished orders and only counts
+    fills (the backtest runs books them as they come), so its memory stays flat.
+    """
     bt = config.backtest
     base, quote = split_symbol(config.symbol)
     return SimulatedExchange(
@@ -87,6 +96,8 @@ def simulated_exchange(config: AppConfig) -> SimulatedExchange:
             max_fill_fraction=bt.max_fill_fraction,
             spot=bt.spot,
             qty_step=config.instrument.step_size,
+            order_history=None if ledger else ORDER_HISTORY,
+            fill_ledger=ledger,
         ),
     )
 
@@ -104,6 +115,7 @@ def run_backtest(
     always_decide: bool = False,
     durable_url: str | None = None,
     refine: int = 1,
+    max_equity_points: int = MAX_EQUITY_POINTS,
 ) -> BacktestResult:
     """Run ``config`` over ``candles`` and return the result.
 
@@ -111,7 +123,8 @@ def run_backtest(
         config: The bot configuration (its ``backtest`` section sets up the venue).
         candles: Candles in time order.
         store: Where the engine checkpoints (default: in memory).
-        exchange: A venue to continue on (default: a fresh one from ``config``).
+        exchange: A venue to continue on (default: a fresh one from ``config``, without
+            a ledger: ``simulated_exchange(config, ledger=False)``).
         checkpoint: When the engine saves its state.
         progress: Called with the number of candles done, every ``progress_every``.
         progress_every: Candles between progress calls.
@@ -126,6 +139,8 @@ def run_backtest(
         refine: Walk each candle as this many shorter candles along its path, deciding at
             each (the risk monitor and the ATR still get the whole candles): a grid should
             trade alike on a finer path, as it sees one live.
+        max_equity_points: Most points the equity curve keeps (an even number; see
+            ``EquityCurve``).
     """
     if refine < 1:
         raise ValueError(f"refine: expected at least 1, found {refine}")
@@ -148,6 +163,7 @@ def run_backtest(
             run.initial,
             run.initial_equity,
             refine,
+            max_equity_points,
         )
     except BaseException:
         engine.abort()  # the Durable engine releases DBOS
@@ -177,6 +193,7 @@ def run_trade_backtest(
     progress_every: int = 2048,
     always_decide: bool = False,
     sample_ms: int = TRADE_SAMPLE_MS,
+    max_equity_points: int = MAX_EQUITY_POINTS,
 ) -> BacktestResult:
     """Run ``config`` over trade ticks, one decision per trade, and return the result.
 
@@ -190,13 +207,15 @@ def run_trade_backtest(
         trades: Trades of ``config.symbol`` in time order (e.g. ``load_trades(...).trades``).
         candle_s: Length of the candles built from the trades, seconds (at least 1).
         store: Where the engine checkpoints (default: in memory).
-        exchange: A venue to continue on (default: a fresh one from ``config``).
+        exchange: A venue to continue on (default: a fresh one from ``config``, without
+            a ledger: ``simulated_exchange(config, ledger=False)``).
         checkpoint: When the engine saves its state.
         progress: Called with the number of trades done, every ``progress_every``.
         progress_every: Trades between progress calls.
         always_decide: Decide on every trade instead of skipping provably unchanged
             decisions (for tests that prove the skipping exact).
         sample_ms: Least trade time between two equity-curve points.
+        max_equity_points: Most points the equity curve keeps (an even number).
 
     Raises:
         ValueError: No trades, or ``candle_s`` below 1.
@@ -219,6 +238,7 @@ def run_trade_backtest(
         run.initial,
         run.initial_equity,
         sample_ms,
+        max_equity_points,
     )
     engine.stop()
     elapsed = time.perf_counter() - started
@@ -240,7 +260,7 @@ class _Run:
         self, config: AppConfig, exchange: SimulatedExchange | None, first_mark: Decimal
     ) -> None:
         self.config = config
-        self.exchange = exchange = exchange or simulated_exchange(config)
+        self.exchange = exchange = exchange or simulated_exchange(config, ledger=False)
         base, quote = exchange.base, exchange.quote
         self.initial = {quote: exchange.total(quote), base: exchange.total(base)}
         self.first_mark = first_mark

@@ -17,7 +17,8 @@ Equity is marked at every trade (drawdown and inventory extremes are exact), but
 keeps a point only every ``equity_sample_every`` trades **and** at least ``sample_ms`` of
 trade time after the previous point, plus the first and the last trade: a busy market
 prints hundreds of trades a second, and a report of one point per trade would be mostly
-noise.
+noise. The curve holds at most ``max_points`` points (``EquityCurve``: a longer run keeps
+every 2nd, 4th... of those samples).
 """
 
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from market_maker.backtest.replay import EquityTracker, ReplayVenue
-from market_maker.backtest.result import EquityPoint
+from market_maker.backtest.result import MAX_EQUITY_POINTS, EquityCurve, EquityPoint
 from market_maker.config.app import AppConfig
 from market_maker.data.trades import CandleBuilder, Trade
 from market_maker.domain.market import Candle, PriceUpdate
@@ -74,6 +75,7 @@ def replay_trades(
     initial: dict[str, Decimal],
     initial_equity: Decimal,
     sample_ms: int = TRADE_SAMPLE_MS,
+    max_points: int = MAX_EQUITY_POINTS,
 ) -> tuple[list[EquityPoint], EquityTracker, int]:
     """Start the engine and feed it every trade.
 
@@ -85,7 +87,8 @@ def replay_trades(
     engine.start()
     symbol = config.symbol
     sample_every = config.backtest.equity_sample_every
-    curve: list[EquityPoint] = []
+    curve = EquityCurve(max_points)
+    due, keep = curve.due, curve.add
     on_order_update, on_candle, on_price = (
         engine.on_order_update,
         engine.on_candle,
@@ -108,10 +111,12 @@ def replay_trades(
             bars += 1
         on_price(PriceUpdate(symbol, price, ts))
         equity = track.mark(price)
-        if (i % sample_every == 0 and (i == 0 or ts >= next_sample_ms)) or i == last:
+        sample = i % sample_every == 0 and (i == 0 or ts >= next_sample_ms)
+        if sample:
             next_sample_ms = ts + sample_ms
+        if (sample and due()) or i == last:
             state = engine.state
-            curve.append(
+            keep(
                 EquityPoint(ts, price, equity, track.inventory, state.center_price, state.interval)
             )
         if progress is not None and i % progress_every == 0:
@@ -119,7 +124,7 @@ def replay_trades(
     if (bar := builder.finish()) is not None:  # the data ends: as complete as it gets
         on_candle(bar)
         bars += 1
-    return curve, track, bars
+    return curve.points, track, bars
 
 
 __all__ = ["TRADE_SAMPLE_MS", "TickEngine", "TradeVenue", "replay_trades"]

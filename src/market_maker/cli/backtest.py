@@ -6,6 +6,7 @@ report path must be writable (its folder is created if missing). A long run ther
 fails only at the end, and never destroys its own input.
 """
 
+import ctypes
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +40,27 @@ DEFAULT_CANDLE_S = 60
 
 REPORTS = {"--json": "JSON", "--html": "HTML"}
 """The output options and the report each writes."""
+
+MMAP_THRESHOLD_BYTES = 128 * 1024
+"""Blocks from this size up come straight from the OS (glibc's default, pinned)."""
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+
+
+def pin_mmap_threshold() -> bool:
+    """Keep glibc from serving large blocks from its heap once large blocks were freed.
+
+    glibc raises its mmap threshold each time a large block is freed (up to 32 MB), so the
+    candle columns and the fill buffer, which grow by ``realloc`` while a run goes on, then
+    come from the heap, where a grown block may leave its old copy behind as a hole: the
+    peak memory of a run grows more than its data does. Setting the threshold once turns
+    that adjustment off; from then on large blocks are mapped and grow in place. Returns
+    whether it was set (not on a C library without ``mallopt``, e.g. macOS).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 def default_ticks_config_path() -> Path:
@@ -288,6 +310,7 @@ def run_backtest_command(
             "--data", paths.data, "pass a candle file (.csv, .csv.gz, .feather or .parquet)"
         )
     check_writable(paths.outputs)
+    pin_mmap_threshold()
     run: Callable[[_LazyProgress], BacktestResult]
     if paths.trades is not None:
         trades = load_trades(paths.trades, symbol=config.symbol, skip_bad_rows=skip_bad_rows)

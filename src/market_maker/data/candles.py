@@ -17,17 +17,24 @@ Formats, chosen by the file's extension:
 The bar length is inferred as the most common step between consecutive timestamps. Every
 bad row is reported with its file and line (``"row N"`` for Feather and Parquet); the
 loader collects them all before failing with a ``DataError``.
+
+The candles are held as columns (``candle_columns.CandleColumns``: about 25 bytes a
+candle), and the loader keeps no parsed row: each row's values go into the columns as it
+is read, and the checks over the whole file need only the open times. A ``Candle`` and
+its decimals are made when the series is read, with the digits of the file.
 """
 
 import bisect
 import itertools
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from market_maker.data.candle_columns import CandleColumnsBuilder
 from market_maker.data.columnar import read_columnar_rows
 from market_maker.data.fields import (
     RowError,
@@ -57,8 +64,8 @@ _FIX_ROWS = f"{FIX_ROWS} (gaps: --allow-gaps)"
 _FORMATS = (".csv", ".csv.gz", ".feather", ".parquet")
 _ZERO = Decimal(0)
 
-# A parsed row: (line, open_time_ms, open, high, low, close, volume).
-_Row = tuple[int, int, Decimal, Decimal, Decimal, Decimal, Decimal]
+# The parsed values of a row: open_time_ms, open, high, low, close, volume.
+_Values = tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]
 # Turns a line (CSV) or row (Feather, Parquet) number into the text a problem shows.
 _Label = Callable[[int], str]
 
@@ -70,14 +77,15 @@ class CandleSeries:
     Attributes:
         symbol: Unified symbol, as the caller named it (the files do not say).
         interval_s: Bar length in seconds, the most common step between timestamps.
-        candles: The candles, strictly increasing in ``open_time_ms``.
+        candles: The candles, strictly increasing in ``open_time_ms`` (``CandleColumns``
+            from ``load_candles``: each candle is made when read).
         source: Where they came from (the file path, as given).
         skipped: The bad rows dropped because ``skip_bad_rows`` was set, in file order.
     """
 
     symbol: str
     interval_s: int
-    candles: tuple[Candle, ...]
+    candles: Sequence[Candle]
     source: str
     skipped: tuple[DataProblem, ...] = ()
 
@@ -115,7 +123,7 @@ def load_candles(
             f"unknown candle file type: expected one of {', '.join(_FORMATS)}",
             "convert the file to CSV with the header " + ",".join(CSV_HEADER),
         )
-    rows: list[_Row] = []
+    rows = _Rows()
     bad: list[tuple[int, str]] = []
     if suffix in {".csv", ".csv.gz"}:
         with open_csv(path, (CSV_HEADER, CSV_ISO_HEADER)) as (header, numbered):
@@ -123,20 +131,57 @@ def load_candles(
             for line, raw in numbered:
                 try:
                     fields = [str(_iso_ms(raw[0])), *raw[1:]] if iso and raw else raw
-                    rows.append((line, *_parse_csv_fields(fields)))
+                    rows.add(line, _parse_csv_fields(fields), fields[1:])
                 except RowError as exc:
                     bad.append((line, str(exc)))
         label: _Label = str
     else:
         for row_number, values in read_columnar_rows(path, suffix, COLUMNAR_COLUMNS):
             try:
-                rows.append((row_number, *_parse_columnar_values(values)))
+                rows.add(row_number, _parse_columnar_values(values), None)
             except RowError as exc:
                 bad.append((row_number, str(exc)))
         label = _row_label
     return _assemble(
         rows, bad, symbol=symbol, file=file, label=label, skip=skip_bad_rows, gaps=allow_gaps
     )
+
+
+class _Rows:
+    """The good rows read so far: line numbers and open times, their values in columns.
+
+    ``kept`` lists the rows still in the series (indices in the order read), as the
+    checks drop rows; ``line(k)`` and ``ts(k)`` read the ``k``-th kept row.
+    """
+
+    __slots__ = ("kept", "lines", "times", "values")
+
+    def __init__(self) -> None:
+        self.lines = array("q")
+        self.values = CandleColumnsBuilder()
+        self.times = self.values.open_times
+        self.kept: Sequence[int] = range(0)
+
+    def add(self, line: int, parsed: _Values, texts: Sequence[str] | None) -> None:
+        ts, open_, high, low, close, volume = parsed
+        self.lines.append(line)
+        self.values.append(ts, (open_, high, low, close, volume), texts)
+        self.kept = range(len(self.lines))
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def line(self, k: int) -> int:
+        return self.lines[self.kept[k]]
+
+    def ts(self, k: int) -> int:
+        return self.times[self.kept[k]]
+
+    def drop(self, positions: list[int]) -> None:
+        """Drop the kept rows at ``positions`` (increasing)."""
+        if positions:
+            kept, gone = self.kept, set(positions)
+            self.kept = array("q", (kept[k] for k in range(len(kept)) if k not in gone))
 
 
 def _iso_ms(text: str) -> int:
@@ -232,7 +277,7 @@ def _check_ohlcv(open_: Decimal, high: Decimal, low: Decimal, close: Decimal, vo
 
 
 def _assemble(
-    parsed: list[_Row],
+    rows: _Rows,
     bad: list[tuple[int, str]],
     *,
     symbol: str,
@@ -242,11 +287,11 @@ def _assemble(
     gaps: bool,
 ) -> CandleSeries:
     """Order, interval, grid and gap checks over the rows whose values were good."""
-    rows = _increasing(parsed, bad)
+    _increasing(rows, bad)
     if len(rows) < MIN_CANDLES:
         raise _too_few(file, label, bad, skip, len(rows))
     interval_ms = _infer_interval_ms(rows, file)
-    rows = _on_grid(rows, interval_ms, bad)
+    _on_grid(rows, interval_ms, bad)
     if len(rows) < MIN_CANDLES:
         raise _too_few(file, label, bad, skip, len(rows))
     # Without skipping, a gap where a bad row stands is that row's problem, not a gap.
@@ -257,33 +302,35 @@ def _assemble(
         raise DataError(problems, _fix(bad_rows=bool(bad) and not skip, skipped=len(bad)))
     skipped = tuple(DataProblem(file, label(line), message) for line, message in sorted(bad))
     interval_s = interval_ms // 1000
-    candles = tuple(
-        Candle(symbol, ts, interval_s, open_, high, low, close, volume)
-        for _, ts, open_, high, low, close, volume in rows
-    )
+    candles = rows.values.build(symbol, interval_s, rows.kept)
     return CandleSeries(symbol, interval_s, candles, file, skipped)
 
 
-def _increasing(parsed: list[_Row], bad: list[tuple[int, str]]) -> list[_Row]:
-    kept: list[_Row] = []
-    for row in parsed:
-        if kept and row[1] <= kept[-1][1]:
-            previous = kept[-1]
-            relation = "the same as" if row[1] == previous[1] else "before"
+def _increasing(rows: _Rows, bad: list[tuple[int, str]]) -> None:
+    dropped: list[int] = []
+    last = -1  # position of the last kept row
+    for k in range(len(rows)):
+        ts = rows.ts(k)
+        if last >= 0 and ts <= (previous := rows.ts(last)):
+            relation = "the same as" if ts == previous else "before"
             bad.append(
                 (
-                    row[0],
-                    f"open time {format_ms(row[1])} is {relation} the previous candle's "
-                    f"{format_ms(previous[1])}: expected increasing open times",
+                    rows.line(k),
+                    f"open time {format_ms(ts)} is {relation} the previous candle's "
+                    f"{format_ms(previous)}: expected increasing open times",
                 )
             )
+            dropped.append(k)
             continue
-        kept.append(row)
-    return kept
+        last = k
+    rows.drop(dropped)
 
 
-def _infer_interval_ms(rows: list[_Row], file: str) -> int:
-    steps = Counter(b[1] - a[1] for a, b in itertools.pairwise(rows))
+def _infer_interval_ms(rows: _Rows, file: str) -> int:
+    times: Sequence[int] = rows.times
+    if len(rows) != len(times):
+        times = [rows.ts(k) for k in range(len(rows))]
+    steps = Counter(b - a for a, b in itertools.pairwise(times))
     interval_ms = min(steps.items(), key=lambda item: (-item[1], item[0]))[0]
     if interval_ms % 1000:
         hint = " (do the timestamps hold seconds instead of milliseconds?)" * (interval_ms < 1000)
@@ -296,41 +343,44 @@ def _infer_interval_ms(rows: list[_Row], file: str) -> int:
     return interval_ms
 
 
-def _on_grid(rows: list[_Row], interval_ms: int, bad: list[tuple[int, str]]) -> list[_Row]:
-    phase = Counter(row[1] % interval_ms for row in rows).most_common(1)[0][0]
-    kept: list[_Row] = []
-    for row in rows:
-        if row[1] % interval_ms != phase:
+def _on_grid(rows: _Rows, interval_ms: int, bad: list[tuple[int, str]]) -> None:
+    count = len(rows)
+    phase = Counter(rows.ts(k) % interval_ms for k in range(count)).most_common(1)[0][0]
+    dropped: list[int] = []
+    for k in range(count):
+        ts = rows.ts(k)
+        if ts % interval_ms != phase:
             bad.append(
                 (
-                    row[0],
-                    f"open time {format_ms(row[1])} is off the {interval_ms // 1000} s grid "
+                    rows.line(k),
+                    f"open time {format_ms(ts)} is off the {interval_ms // 1000} s grid "
                     f"of the other candles (expected a multiple of {interval_ms} ms"
                     f"{f' plus {phase}' if phase else ''})",
                 )
             )
-            continue
-        kept.append(row)
-    return kept
+            dropped.append(k)
+    rows.drop(dropped)
 
 
 def _gaps(
-    rows: list[_Row], interval_ms: int, label: _Label, bad: list[tuple[int, str]]
+    rows: _Rows, interval_ms: int, label: _Label, bad: list[tuple[int, str]]
 ) -> list[tuple[int, str]]:
     bad_lines = sorted(line for line, _ in bad)
     found = []
-    for previous, row in itertools.pairwise(rows):
-        step = row[1] - previous[1]
+    for k in range(1, len(rows)):
+        previous_ts, ts = rows.ts(k - 1), rows.ts(k)
+        step = ts - previous_ts
         if step == interval_ms:
             continue
-        if bisect.bisect(bad_lines, row[0]) == bisect.bisect(bad_lines, previous[0]):
+        line, previous_line = rows.line(k), rows.line(k - 1)
+        if bisect.bisect(bad_lines, line) == bisect.bisect(bad_lines, previous_line):
             missing = step // interval_ms - 1
             found.append(
                 (
-                    row[0],
-                    f"gap: {missing} candle(s) missing after {_where(label, previous[0])}: "
+                    line,
+                    f"gap: {missing} candle(s) missing after {_where(label, previous_line)}: "
                     f"expected "
-                    f"{format_ms(previous[1] + interval_ms)}, found {format_ms(row[1])}",
+                    f"{format_ms(previous_ts + interval_ms)}, found {format_ms(ts)}",
                 )
             )
     return found

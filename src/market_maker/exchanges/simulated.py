@@ -48,6 +48,7 @@ account the signed position.
 """
 
 from bisect import bisect_left, bisect_right, insort
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -73,6 +74,14 @@ class SimulatedExchangeConfig:
         spot: Spot account (orders need free balance; sells need base currency held).
             Off = a margin account where the base balance is a signed position.
         qty_step: Partial fills are whole multiples of this (the instrument's step size).
+        order_history: Finished orders (filled, cancelled, rejected, expired) the venue
+            still answers lookups and duplicate checks for, the most recently finished;
+            older ones are forgotten, as a real venue's order history ends somewhere.
+            ``None`` = every order ever placed (a full ledger, as the paper venue serves).
+            Resting orders are always kept.
+        fill_ledger: Keep every fill report in ``SimulatedExchange.fills`` (the paper
+            venue serves them). Off, fills are only counted (``fill_count``): a backtest
+            books them as they come and needs no copy.
     """
 
     maker_fee: Decimal = Decimal("0.001")
@@ -81,6 +90,15 @@ class SimulatedExchangeConfig:
     max_fill_fraction: Decimal | None = None
     spot: bool = True
     qty_step: Decimal | None = None
+    order_history: int | None = None
+    fill_ledger: bool = True
+
+    def __post_init__(self) -> None:
+        if self.order_history is not None and self.order_history < 0:
+            raise ValueError(
+                f"order_history: expected 0 or more finished orders, or None for all, "
+                f"found {self.order_history}"
+            )
 
 
 @dataclass(slots=True)
@@ -122,7 +140,11 @@ class SimulatedExchange:
         self.free: dict[str, Decimal] = {self.base: ZERO, self.quote: ZERO}
         self.free.update(self.balances_init)
         self.locked: dict[str, Decimal] = {self.base: ZERO, self.quote: ZERO}
+        # Orders by client order id, in placement order: resting ones, and finished ones
+        # up to ``config.order_history`` (the most recently finished, ``_finished``).
         self.orders: dict[str, SimOrder] = {}
+        self._finished: deque[str] = deque()
+        self._placed = 0  # orders accepted into ``orders`` so far (numbers the next id)
         self.resting: dict[str, SimOrder] = {}
         self.events = 0
         self.ts_ms = 0
@@ -132,21 +154,23 @@ class SimulatedExchange:
         # Resting orders per side, best first: (price key, order id, client order id), the
         # key being -price for buys and price for sells. Sweeps bisect instead of scanning.
         self._queue: dict[Side, list[tuple[Decimal, str, str]]] = {Side.BUY: [], Side.SELL: []}
-        self.fills: list[OrderUpdate] = []  # every fill report, in order (the venue's ledger)
+        # Every fill report, in order (the venue's ledger), when ``config.fill_ledger``.
+        self.fills: list[OrderUpdate] = []
+        self.fill_count = 0  # fill reports sent so far
 
     # -- Exchange interface ----------------------------------------------------------------
 
     def place_order(self, request: PlaceOrderRequest) -> OrderUpdate:
         """Accept, fill at once (crossing, not post-only) or reject an order."""
-        order_id = str(len(self.orders) + 1)
+        order_id = str(self._placed + 1)
         if request.client_order_id in self.orders:
             dup = SimOrder(request, order_id, self.events, OrderStatus.REJECTED)
             return self._report(dup, reason="duplicate client order id")
         order = SimOrder(request, order_id, self.events + self.config.latency_events)
         self.orders[request.client_order_id] = order
+        self._placed += 1
         if request.reduce_only and (reason := self._reduce_only_reject(request)):
-            order.status = OrderStatus.REJECTED
-            return self._report(order, reason=reason)
+            return self._reject(order, reason)
         side, price = request.side, request.price
         last = self.last_price
         crosses = last is not None and (
@@ -155,12 +179,10 @@ class SimulatedExchange:
             or (side is Side.SELL and price <= last)
         )
         if crosses and request.post_only:
-            order.status = OrderStatus.REJECTED
-            return self._report(order, reason="post-only order would cross", post_only=True)
+            return self._reject(order, "post-only order would cross", post_only=True)
         reason = self._lock(order, last if crosses and last is not None else price)
         if reason:
-            order.status = OrderStatus.REJECTED
-            return self._report(order, reason=reason)
+            return self._reject(order, reason)
         if crosses:
             assert last is not None
             # A reduce-only order passed its check above against this very position, so
@@ -176,10 +198,12 @@ class SimulatedExchange:
             return None
         order.status = OrderStatus.CANCELED
         self._unrest(order)
-        return self._report(order)
+        report = self._report(order)
+        self._finish(order)
+        return report
 
     def get_order(self, symbol: str, client_order_id: str) -> OrderUpdate | None:
-        """Current state of one order, or ``None``."""
+        """Current state of one order, or ``None`` (also once it left ``order_history``)."""
         order = self.orders.get(client_order_id)
         return None if order is None else self._report(order, liquidity=order.liquidity)
 
@@ -308,7 +332,9 @@ class SimulatedExchange:
         reason = reduce_only.expired_reason(
             request.side, request.qty, request.qty - order.filled, self.total(self.base), self.base
         )
-        return self._report(order, reason=reason)
+        report = self._report(order, reason=reason)
+        self._finish(order)
+        return report
 
     def _fill(self, order: SimOrder, qty: Decimal, price: Decimal, liq: Liquidity) -> OrderUpdate:
         request = order.request
@@ -333,8 +359,29 @@ class SimulatedExchange:
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
         report = self._report(order, qty, price, fee, liq)
-        self.fills.append(report)
+        self.fill_count += 1
+        if self.config.fill_ledger:
+            self.fills.append(report)
+        if order.status is OrderStatus.FILLED:
+            self._finish(order)
         return report
+
+    def _reject(self, order: SimOrder, reason: str, *, post_only: bool = False) -> OrderUpdate:
+        """Refuse a placed order for good; its REJECTED report."""
+        order.status = OrderStatus.REJECTED
+        report = self._report(order, reason=reason, post_only=post_only)
+        self._finish(order)
+        return report
+
+    def _finish(self, order: SimOrder) -> None:
+        """Note that ``order`` finished; forget the oldest finished beyond ``order_history``."""
+        keep = self.config.order_history
+        if keep is None:
+            return
+        finished = self._finished
+        finished.append(order.request.client_order_id)
+        while len(finished) > keep:
+            del self.orders[finished.popleft()]
 
     def _lock(self, order: SimOrder, price: Decimal) -> str:
         """Reserve what a spot order needs; return a reject reason, or "" when it fits.
