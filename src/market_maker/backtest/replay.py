@@ -15,7 +15,7 @@ from market_maker.data.paths import split_candle
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
-from market_maker.engine.grid import GridEngine
+from market_maker.engine.base import Engine
 
 
 class ReplayVenue(Protocol):
@@ -69,7 +69,7 @@ class EquityTracker:
 
 
 def replay(
-    engine: GridEngine,
+    engine: Engine,
     exchange: ReplayVenue,
     candles: Sequence[Candle],
     config: AppConfig,

@@ -27,7 +27,7 @@ from market_maker.data.trades import Trade
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
 from market_maker.domain.market import Candle
-from market_maker.engine.base import EngineObserver
+from market_maker.engine.base import Engine, EngineObserver
 from market_maker.engine.execution import CheckpointPolicy
 from market_maker.engine.grid import GridEngine, simple_engine
 from market_maker.engine.startup import safety_checks
@@ -305,7 +305,7 @@ class _Run:
 
     def result(
         self,
-        engine: GridEngine,
+        engine: Engine,
         curve: list[EquityPoint],
         track: EquityTracker,
         span: tuple[int, int, Decimal],

@@ -29,32 +29,12 @@ from market_maker.backtest.replay import EquityTracker, ReplayVenue
 from market_maker.backtest.result import MAX_EQUITY_POINTS, EquityCurve, EquityPoint
 from market_maker.config.app import AppConfig
 from market_maker.data.trades import CandleBuilder, Trade
-from market_maker.domain.market import Candle, PriceUpdate
+from market_maker.domain.market import PriceUpdate
 from market_maker.domain.orders import OrderUpdate
-from market_maker.state.model import GridState
+from market_maker.engine.base import Engine
 
 TRADE_SAMPLE_MS = 1000
 """Least trade time between two equity-curve points of a tick backtest, milliseconds."""
-
-
-class TickEngine(Protocol):
-    """What the tick loop needs of the engine (the Simple engine, or a wrapper of it)."""
-
-    @property
-    def state(self) -> GridState:
-        """The bot's state."""
-
-    def start(self) -> None:
-        """Load (or create) the state and get ready to trade."""
-
-    def on_order_update(self, update: OrderUpdate) -> None:
-        """Book an exchange report."""
-
-    def on_candle(self, candle: Candle) -> None:
-        """A candle closed (risk monitor, ATR)."""
-
-    def on_price_update(self, update: PriceUpdate) -> None:
-        """Decide at a new price."""
 
 
 class TradeVenue(ReplayVenue, Protocol):
@@ -65,7 +45,7 @@ class TradeVenue(ReplayVenue, Protocol):
 
 
 def replay_trades(
-    engine: TickEngine,
+    engine: Engine,
     exchange: TradeVenue,
     trades: Sequence[Trade],
     config: AppConfig,
@@ -127,4 +107,4 @@ def replay_trades(
     return curve.points, track, bars
 
 
-__all__ = ["TRADE_SAMPLE_MS", "TickEngine", "TradeVenue", "replay_trades"]
+__all__ = ["TRADE_SAMPLE_MS", "TradeVenue", "replay_trades"]
