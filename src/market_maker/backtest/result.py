@@ -3,6 +3,7 @@
 All money and quantities are ``Decimal``; the JSON report writes them as decimal strings.
 """
 
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,18 +58,27 @@ class FillLog(Sequence[FillRecord]):
     """Every fill of a run, each held as one line of text; a ``Sequence`` of ``FillRecord``.
 
     The reports show every fill, so a run keeps them all; as its time in an ``int64``
-    array and a line of UTF-8 text in one shared buffer (side and liquidity as one letter,
-    the slot left out when it is written as the price: about 75 bytes in all) a fill costs
-    a tenth of a ``FillRecord`` and its decimals. Decimals are written with ``str`` and read
-    back with ``Decimal``, which gives the same digits and exponent. A fill with another
-    side or liquidity, or whose client order id holds the separator, is kept as it is.
+    array and a line of UTF-8 text (side and liquidity as one letter, the slot left out
+    when it is written as the price: about 75 bytes) a fill costs a tenth of a
+    ``FillRecord`` and its decimals. Lines are gathered in blocks of ``BLOCK`` fills, and a
+    full block is kept zlib-compressed (about a fifth of its size: ids and prices repeat),
+    so a year of fills grows the heap by a few megabytes; reading decompresses one block
+    at a time (the last one read is kept, so reading in order decompresses each once).
+    Decimals are written with ``str`` and read back with ``Decimal``, which gives the same
+    digits and exponent. A fill with another side or liquidity, or whose client order id
+    holds the separator, is kept as it is.
     """
 
-    __slots__ = ("_ends", "_kept", "_text", "_times")
+    BLOCK = 1024
+    """Fills per compressed block."""
+
+    __slots__ = ("_blocks", "_ends", "_kept", "_read", "_text", "_times")
 
     def __init__(self, fills: Iterable[FillRecord] = ()) -> None:
-        self._text = bytearray()
-        self._ends = array("q")  # where each fill's line ends in _text
+        self._text = bytearray()  # the lines of the block being filled
+        self._blocks: list[bytes] = []  # full blocks, compressed
+        self._read: tuple[int, bytes] = (-1, b"")  # the block read last, decompressed
+        self._ends = array("i")  # where each fill's line ends in its block
         self._times = array("q")  # each fill's ts_ms
         self._kept: dict[int, FillRecord] = {}  # fills kept whole, by position
         for fill in fills:
@@ -94,6 +104,7 @@ class FillLog(Sequence[FillRecord]):
             )
             self._times.append(0)
             self._ends.append(len(self._text))
+            self._close_block()
             return
         price_text, slot_text = str(price), str(slot)
         self._text += _SEP.join(
@@ -109,6 +120,20 @@ class FillLog(Sequence[FillRecord]):
         ).encode()
         self._times.append(ts_ms)
         self._ends.append(len(self._text))
+        self._close_block()
+
+    def _close_block(self) -> None:
+        """Compress the block being filled once it holds ``BLOCK`` fills."""
+        if len(self._ends) % self.BLOCK == 0:
+            self._blocks.append(zlib.compress(bytes(self._text), 1))
+            self._text = bytearray()
+
+    def _block(self, block: int) -> bytes | bytearray:
+        if block == len(self._blocks):
+            return self._text
+        if self._read[0] != block:
+            self._read = (block, zlib.decompress(self._blocks[block]))
+        return self._read[1]
 
     def append(self, fill: FillRecord) -> None:
         """Append a ``FillRecord``."""
@@ -128,8 +153,9 @@ class FillLog(Sequence[FillRecord]):
         kept = self._kept.get(i)
         if kept is not None:
             return kept
-        start = self._ends[i - 1] if i else 0
-        row = self._text[start : self._ends[i]].decode()
+        text = self._block(i // self.BLOCK)
+        start = self._ends[i - 1] if i % self.BLOCK else 0
+        row = text[start : self._ends[i]].decode()
         code, price, qty, fee, cid, slot, pnl = row.split(_SEP)
         side, liquidity = _DECODE[code]
         return FillRecord(
