@@ -149,6 +149,25 @@ def test_the_fill_log_reads_back_every_digit() -> None:
     assert log[:2] + log[2:] == fills and list(log[:1] + fills[1:2]) == fills[:2]
 
 
+def test_the_fill_log_reads_back_across_compressed_blocks() -> None:
+    """Full blocks of lines are compressed; reading any fill, in any order, gives it back."""
+    n = 2 * FillLog.BLOCK + 17
+    fills = [
+        _fill(i, cid=f"mm-{i}", fee=f"0.{i:05d}")
+        if i % 500
+        else replace(_fill(i), side="HOLD")  # kept whole, in the middle of a block
+        for i in range(n)
+    ]
+    log = FillLog(fills)
+    assert len(log) == n and list(log) == fills
+    for i in (n - 1, 0, FillLog.BLOCK, FillLog.BLOCK - 1, 2 * FillLog.BLOCK, 1500, 3):
+        assert log[i] == fills[i]  # out of order: each block read on its own
+    assert (
+        list(log[FillLog.BLOCK - 2 : FillLog.BLOCK + 2])
+        == fills[FillLog.BLOCK - 2 : FillLog.BLOCK + 2]
+    )
+
+
 @given(
     st.decimals(allow_nan=False, allow_infinity=False, places=None)
     | st.decimals(min_value=0, max_value=10**12, places=8)
