@@ -29,6 +29,8 @@ def _matches(order: OrderRecord, target: TargetOrder, tolerance: Decimal) -> boo
         return False
     if abs(order.price - target.price) > tolerance:
         return False
+    if order.post_only and not target.post_only:
+        return False  # a passive order cannot stand in for a marketable one (a flatten)
     # A closing order must cover exactly the position it closes.
     return target.role is OrderRole.OPEN or order.remaining_qty == target.qty
 
