@@ -399,15 +399,10 @@ class GridEngine:
         """Book an exchange report (duplicates and stale reports book nothing)."""
         self._apply(update)
 
-    def _apply(self, update: OrderUpdate) -> UpdateResult:
-        """Book ``update`` through the execution, then run the hooks; return what it did."""
+    def _apply(self, update: OrderUpdate) -> None:
+        """Book ``update`` through the execution, then run the hooks."""
         self.execution.book(update)
-        booked = self._booked[:]
         self._drain()
-        for report, result in booked:
-            if report == update:
-                return result
-        return UpdateResult()
 
     # -- the Ledger port (for the execution) -----------------------------------------------
 
