@@ -69,6 +69,7 @@ MODULES = [
     "indicators/atr.py",
     "backtest/replay.py",
     "backtest/tick_replay.py",
+    "data/candle_columns.py",
 ]
 
 

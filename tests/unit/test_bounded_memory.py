@@ -18,6 +18,7 @@ from market_maker.backtest.report_json import dumps, result_to_json, write_json
 from market_maker.backtest.result import EquityCurve, EquityPoint, FillLog, FillRecord
 from market_maker.backtest.runner import ORDER_HISTORY, run_backtest, simulated_exchange
 from market_maker.config.loader import default_backtest_config_path, load_config
+from market_maker.data import candle_columns
 from market_maker.data.candle_columns import CandleColumnsBuilder, split_decimal
 from market_maker.data.candles import load_candles
 from market_maker.data.sample import sample_candles_path
@@ -210,3 +211,34 @@ def test_the_json_report_is_written_piece_by_piece_with_the_same_text(tmp_path: 
     assert (tmp_path / "r.json").read_text(encoding="utf-8") == dumps(result) == expected
     empty = replace(result, fills=[], equity_curve=[])
     assert dumps(empty) == json.dumps(result_to_json(empty), indent=2) + "\n"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["1", "1.0", "1.00", "-1.0", "95505.40", "95505.4", "0.001", "0"]),
+        min_size=5,
+        max_size=60,
+    )
+)
+def test_iterated_candles_reuse_prices_without_changing_a_digit(texts: list[str]) -> None:
+    builder = CandleColumnsBuilder()
+    for n in range(len(texts) - 4):
+        row = texts[n : n + 5]
+        builder.append(n * 60_000, tuple(D(t) for t in row), row)  # type: ignore[arg-type]
+    candles = builder.build(SYM, 60)
+    indexed_candles = [candles[i] for i in range(len(candles))]  # made one by one, uncached
+    for n, (candle, indexed) in enumerate(zip(candles, indexed_candles, strict=True)):
+        made = (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        assert [v.as_tuple() for v in made] == [D(t).as_tuple() for t in texts[n : n + 5]]
+        assert candle == indexed
+
+
+def test_the_price_cache_starts_afresh_when_full() -> None:
+    builder = CandleColumnsBuilder()
+    count = 3 * candle_columns._CACHE_SIZE
+    for n in range(count):
+        value = D(n % (2 * candle_columns._CACHE_SIZE)).scaleb(-2)
+        builder.append(n * 60_000, (value, value, value, value, value))
+    for n, candle in enumerate(builder.build(SYM, 60)):
+        expected = D(n % (2 * candle_columns._CACHE_SIZE)).scaleb(-2)
+        assert candle.close.as_tuple() == candle.high.as_tuple() == expected.as_tuple()
