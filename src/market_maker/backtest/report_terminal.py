@@ -101,9 +101,12 @@ def summary_rows(result: BacktestResult) -> list[tuple[str, str]]:
     ]
 
 
-def summary_table(result: BacktestResult) -> Table:
-    """A two-column table (metric, value) of the run's headline figures."""
-    table = Table(title=f"Backtest {result.summary.symbol}", title_justify="left")
+def summary_table(result: BacktestResult, title: str = "Backtest") -> Table:
+    """A two-column table (metric, value) of the run's headline figures.
+
+    Its title is ``title`` and the symbol (a paper run prints the same table as a backtest).
+    """
+    table = Table(title=f"{title} {result.summary.symbol}", title_justify="left")
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     for metric, value in summary_rows(result):
@@ -111,9 +114,9 @@ def summary_table(result: BacktestResult) -> Table:
     return table
 
 
-def print_summary(result: BacktestResult, console: Console) -> None:
-    """Print the summary table, then each warning in yellow."""
-    console.print(summary_table(result))
+def print_summary(result: BacktestResult, console: Console, title: str = "Backtest") -> None:
+    """Print the summary table (titled ``title`` and the symbol), then each warning in yellow."""
+    console.print(summary_table(result, title))
     for warning in result.warnings:
         # Text, not markup: a warning may contain square brackets.
         console.print(Text(f"warning: {warning}", style="yellow"))

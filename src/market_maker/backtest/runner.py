@@ -45,13 +45,19 @@ only looks up its pending orders, which are recent); older ones are forgotten, s
 run holds no more orders than a short one."""
 
 
-class _Recorder(EngineObserver):
+class FillRecorder(EngineObserver):
+    """Records what a run's engine reports, for the run's result (backtests and live runs).
+
+    Every fill (a ``FillLog``), the quote volume traded and every risk event.
+    """
+
     def __init__(self) -> None:
         self.fills = FillLog()
         self.risk_events: list[RiskEventRecord] = []
         self.volume_quote = ZERO
 
     def on_risk_event(self, event: RiskEvent) -> None:
+        """Record the change of the risk state."""
         self.risk_events.append(
             RiskEventRecord(
                 event.ts_ms,
@@ -63,6 +69,7 @@ class _Recorder(EngineObserver):
         )
 
     def on_fill(self, fill: BookedFill) -> None:
+        """Record the fill and its quote volume."""
         self.volume_quote += fill.quote
         self.fills.add(
             fill.ts_ms,
@@ -265,7 +272,7 @@ class _Run:
         self.initial = {quote: exchange.total(quote), base: exchange.total(base)}
         self.first_mark = first_mark
         self.initial_equity = self.initial[quote] + self.initial[base] * first_mark
-        self.recorder = _Recorder()
+        self.recorder = FillRecorder()
         bt = config.backtest
         self.checks = safety_checks(
             config,

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from market_maker import __version__
+from market_maker.cli.download import download
 from market_maker.cli.paper import paper_exchange
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import (
@@ -248,6 +249,7 @@ def backtest(
 
 
 app.command("paper-exchange")(paper_exchange)
+app.command("download")(download)
 
 
 def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:

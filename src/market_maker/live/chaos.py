@@ -16,9 +16,11 @@ stopped with SIGTERM, and the harness checks, against the exchange's own ledger:
 1. no two open orders for the same slot;
 2. no client order id sent twice as a new order;
 3. every fill the exchange reports is booked exactly once (the bot's fill rows);
-4. the bot's position equals the exchange's;
+4. the bot's position equals the exchange's, and the one its fills add up to;
 5. realized PnL and fees equal those recomputed from the exchange's fill list;
 6. the open orders on the exchange are exactly the ones the slots hold.
+
+The checks themselves are ``market_maker.live.audit`` (shared with the end of a paper run).
 """
 
 import argparse
@@ -33,7 +35,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,14 +42,11 @@ import yaml
 
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import default_backtest_config_path, load_config
-from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
 from market_maker.durable import faults
-from market_maker.live.status import bot_status
+from market_maker.live.audit import audit, books_from_status, ledger_view
+from market_maker.live.status import booked_fill_rows, bot_status
 from market_maker.paper.client import PaperExchange
-from market_maker.slots.accounting import book_fill
-from market_maker.slots.client_ids import parse_client_order_id
-from market_maker.slots.model import Slot
 
 KILL_POINTS = ("timer", *faults.POINTS)
 
@@ -203,71 +201,12 @@ class Harness:
         ledger = self.exchange.ledger()
         status = bot_status(self.config)
         assert status is not None
-        violations = self.report.violations
         self.report.orders = len(ledger.orders)
         self.report.fills = len(ledger.fills)
-        open_orders = [o.state for o in ledger.orders if not o.state.status.is_terminal]
-        per_slot = Counter(parse_client_order_id(o.client_order_id).level for o in open_orders)
-        violations += [f"slot {lv} has {n} open orders" for lv, n in per_slot.items() if n > 1]
-        violations += [f"client order id sent twice: {cid}" for cid in ledger.duplicates]
-        booked = _booked_fills(self.config)
-        exchange_fills = Counter(
-            (f.client_order_id, f.last_fill_qty, f.last_fee) for f in ledger.fills
-        )
-        if booked != exchange_fills:
-            violations.append(
-                f"fills differ: exchange-only {sorted((exchange_fills - booked).elements())}, "
-                f"bot-only {sorted((booked - exchange_fills).elements())}"
-            )
         base, _ = split_symbol(self.config.symbol)
-        balance = self.exchange.balances()[base].total
-        offset = Decimal(status["position_offset"] or "0")
-        if Decimal(status["position"]) + offset != balance:
-            violations.append(
-                f"position {status['position']} + offset {offset} != exchange {balance}"
-            )
-        realized, fees = _recompute(ledger.fills)
-        if (Decimal(status["realized_pnl"]), Decimal(status["fees_paid"])) != (realized, fees):
-            violations.append(
-                f"bot realized/fees {status['realized_pnl']}/{status['fees_paid']} != "
-                f"exchange's {realized}/{fees}"
-            )
-        held = {o["client_order_id"] for o in status["open_orders"]}
-        resting = {o.client_order_id for o in open_orders}
-        if held != resting:
-            violations.append(
-                f"open orders differ: exchange {resting - held}, bot {held - resting}"
-            )
-
-
-def _booked_fills(config: AppConfig) -> Counter[tuple[str, Decimal, Decimal]]:
-    import sqlalchemy as sa
-
-    from market_maker.durable import schema
-
-    engine = sa.create_engine(config.durable.database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(schema.fills)).all()
-    finally:
-        engine.dispose()
-    return Counter((r.client_order_id, Decimal(r.qty), Decimal(r.fee)) for r in rows)
-
-
-def _recompute(fills: Any) -> tuple[Decimal, Decimal]:
-    """Realized PnL and fees from the exchange's fills alone, slot by slot."""
-    slots: dict[Decimal, Slot] = {}
-    realized = fees = ZERO
-    for f in fills:
-        level = parse_client_order_id(f.client_order_id).level
-        slot = slots.get(level) or Slot(level=level)
-        slot, pnl = book_fill(
-            slot, f.side, f.last_fill_qty, f.last_fill_qty * f.last_fill_price, f.last_fee
-        )
-        slots[level] = slot
-        realized += pnl
-        fees += f.last_fee
-    return realized, fees
+        exchange_side = ledger_view(ledger, self.exchange.balances()[base].total)
+        books = books_from_status(status, booked_fill_rows(self.config))
+        self.report.violations += [str(m) for m in audit(books, exchange_side)]
 
 
 def run_chaos(

@@ -14,7 +14,9 @@ Each loop (one poll):
    gone and orders placed at it would be stale (the engine's decision band makes every
    fresh update cheap, so the runner need not skip more than that);
 4. if anything was fed, save how far the bot got (``checkpoint_progress``);
-5. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
+5. call the injected ``on_poll`` hook, if any (the progress view and the run's tracker,
+   ``live.progress`` and ``live.run_summary``: the runner knows nothing of terminals);
+6. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
    pushed source sets ``wake``).
 
 The first loop is a catch-up instead: the candles missed while the bot was down (at most
@@ -27,6 +29,7 @@ import logging
 import signal
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from types import FrameType
@@ -115,6 +118,9 @@ class LiveRunner:
         catch_up_limit: Most candles read back after a restart.
         freeze_heap: Freeze the start-up heap once the engine has started (a long-running
             process; tests that run many runners in one process turn it off).
+        on_poll: Called with the runner after every poll (also one that failed with a
+            retryable exchange error), on the runner's thread, before the wait. It may read
+            the engine and the counts, and may call ``request_stop``.
     """
 
     def __init__(
@@ -126,8 +132,10 @@ class LiveRunner:
         *,
         catch_up_limit: int = CATCH_UP,
         freeze_heap: bool = True,
+        on_poll: Callable[["LiveRunner"], None] | None = None,
     ) -> None:
         self.config = config
+        self.on_poll = on_poll
         self.catch_up_limit = catch_up_limit
         self.freeze_heap = freeze_heap
         self.engine = engine
@@ -166,6 +174,8 @@ class LiveRunner:
                     self.step()
                 except RetryableExchangeError as exc:
                     log.warning("exchange unavailable, retrying: %s", exc)
+                if self.on_poll is not None:
+                    self.on_poll(self)
                 due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
                 clock.wait((due_ms - clock.now_ms()) / 1000, self.wake)
                 self.wake.clear()

@@ -5,13 +5,15 @@ running bot, and shows it through the read model (``market_maker.state.views``):
 are strings.
 """
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from market_maker.config.app import AppConfig
-from market_maker.durable import repository
+from market_maker.durable import repository, schema
+from market_maker.live.audit import BookedFillRow
 from market_maker.state.views import state_view
 
 
@@ -31,3 +33,19 @@ def bot_status(config: AppConfig) -> dict[str, Any] | None:
     if state is None:
         return None
     return state_view(state)
+
+
+def booked_fill_rows(config: AppConfig) -> list[BookedFillRow]:
+    """Every fill the bot of ``config`` booked (its ``mm_fills`` rows), for the audit."""
+    fills = schema.fills
+    engine = sa.create_engine(config.durable.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(fills.c.client_order_id, fills.c.qty, fills.c.fee)
+                .where(fills.c.bot_id == config.bot_id, fills.c.symbol == config.symbol)
+                .order_by(fills.c.client_order_id, fills.c.seq)
+            ).all()
+    finally:
+        engine.dispose()
+    return [BookedFillRow(r.client_order_id, Decimal(r.qty), Decimal(r.fee)) for r in rows]

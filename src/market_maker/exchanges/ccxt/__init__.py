@@ -1,0 +1,1 @@
+"""Adapters over ccxt: the only package that imports it (an architecture test checks)."""
