@@ -18,7 +18,6 @@ from market_maker.backtest.report_json import dumps, result_to_json, write_json
 from market_maker.backtest.result import EquityCurve, EquityPoint, FillLog, FillRecord
 from market_maker.backtest.runner import ORDER_HISTORY, run_backtest, simulated_exchange
 from market_maker.config.loader import default_backtest_config_path, load_config
-from market_maker.data import candle_columns
 from market_maker.data.candle_columns import CandleColumnsBuilder, split_decimal
 from market_maker.data.candles import load_candles
 from market_maker.data.sample import sample_candles_path
@@ -220,7 +219,7 @@ def test_the_json_report_is_written_piece_by_piece_with_the_same_text(tmp_path: 
         max_size=60,
     )
 )
-def test_iterated_candles_reuse_prices_without_changing_a_digit(texts: list[str]) -> None:
+def test_iterated_candles_equal_indexed_ones_to_the_digit(texts: list[str]) -> None:
     builder = CandleColumnsBuilder()
     for n in range(len(texts) - 4):
         row = texts[n : n + 5]
@@ -231,14 +230,3 @@ def test_iterated_candles_reuse_prices_without_changing_a_digit(texts: list[str]
         made = (candle.open, candle.high, candle.low, candle.close, candle.volume)
         assert [v.as_tuple() for v in made] == [D(t).as_tuple() for t in texts[n : n + 5]]
         assert candle == indexed
-
-
-def test_the_price_cache_starts_afresh_when_full() -> None:
-    builder = CandleColumnsBuilder()
-    count = 3 * candle_columns._CACHE_SIZE
-    for n in range(count):
-        value = D(n % (2 * candle_columns._CACHE_SIZE)).scaleb(-2)
-        builder.append(n * 60_000, (value, value, value, value, value))
-    for n, candle in enumerate(builder.build(SYM, 60)):
-        expected = D(n % (2 * candle_columns._CACHE_SIZE)).scaleb(-2)
-        assert candle.close.as_tuple() == candle.high.as_tuple() == expected.as_tuple()

@@ -29,10 +29,6 @@ _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _SCALES = {exp: Decimal(f"1E{exp}") for exp in range(-127, 128)}
 """``10**exp`` with coefficient 1, so a product keeps the coefficient and takes ``exp``."""
-_SCALE_LIST = [Decimal(0)] + [_SCALES[exp] for exp in range(-127, 128)]
-"""``_SCALES`` as a list indexed by ``exp + 128`` (index 0, ``_BIG``, unused)."""
-_CACHE_SIZE = 4096
-"""Most prices the iterator keeps for reuse (it starts afresh when full)."""
 _EXACT = Context(prec=40)
 """Multiplies exactly (a coefficient has at most 19 digits), whatever the thread's context."""
 _MUL = _EXACT.multiply
@@ -59,19 +55,6 @@ def split_decimal(value: Decimal, text: str | None = None) -> tuple[int, int] | 
     if (sign and not coefficient) or not isinstance(exp, int) or not _BIG < exp < 128:
         return None
     return (-coefficient if sign else coefficient), exp
-
-
-def _cached(
-    cache: dict[int, Decimal], coefficient: int, exp: int, scales: list[Decimal]
-) -> Decimal:
-    """``coefficient * 10**exp`` as made before, if it is in ``cache``; else made and kept."""
-    key = coefficient * 256 + exp
-    value = cache.get(key)
-    if value is None:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        value = cache[key] = Decimal(coefficient) * scales[exp + 128]
-    return value
 
 
 class _Column:
@@ -208,10 +191,13 @@ class CandleColumns(Sequence[Candle]):
                 yield self._candle(i)
             return
         # The loop of every backtest: values made inline (a call per value costs 10%).
-        # Prices recur (38% of highs, lows and closes of a BTC/USDT minute series were seen
-        # among the last few thousand): a bounded cache by (coefficient, exponent) returns
-        # the same Decimal instead of making it again.
-        symbol, interval_s, times, scales = self.symbol, self.interval_s, self._times, _SCALE_LIST
+        symbol, interval_s, times, scales, big = (
+            self.symbol,
+            self.interval_s,
+            self._times,
+            _SCALES,
+            _BIG,
+        )
         o, h, lo, c, v = self._columns
         oc, oe, hc, he, lc, le = (
             o.coefficients,
@@ -222,26 +208,24 @@ class CandleColumns(Sequence[Candle]):
             lo.exponents,
         )
         cc, ce, vc, ve = c.coefficients, c.exponents, v.coefficients, v.exponents
-        cache: dict[int, Decimal] = {}
         previous = -2
         close = Decimal(0)
         for i in self._rows:
             e = oe[i]
-            k = oc[i]
-            if e == _BIG:
+            if e == big:
                 opened = o.big[i]
-            elif previous == i - 1 and k == cc[previous] and e == ce[previous]:
+            elif previous == i - 1 and oc[i] == cc[previous] and e == ce[previous]:
                 opened = close  # most candles open at the previous close: the same digits
             else:
-                opened = _cached(cache, k, e, scales)
+                opened = Decimal(oc[i]) * scales[e]
             e = he[i]
-            high = h.big[i] if e == _BIG else _cached(cache, hc[i], e, scales)
+            high = h.big[i] if e == big else Decimal(hc[i]) * scales[e]
             e = le[i]
-            low = lo.big[i] if e == _BIG else _cached(cache, lc[i], e, scales)
+            low = lo.big[i] if e == big else Decimal(lc[i]) * scales[e]
             e = ce[i]
-            close = c.big[i] if e == _BIG else _cached(cache, cc[i], e, scales)
+            close = c.big[i] if e == big else Decimal(cc[i]) * scales[e]
             e = ve[i]
-            volume = v.big[i] if e == _BIG else Decimal(vc[i]) * scales[e + 128]
+            volume = v.big[i] if e == big else Decimal(vc[i]) * scales[e]
             previous = i
             yield Candle(symbol, times[i], interval_s, opened, high, low, close, volume)
 

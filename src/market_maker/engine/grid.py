@@ -87,12 +87,6 @@ class GridEngine:
         self.exchange = exchange
         self.execution = execution
         self._every_change = execution.every_change
-        # The direct execution's loop runs here, with native calls: in the compiled build a
-        # call through the Execution and Ledger protocols costs more than the loop itself.
-        # Same steps as DirectExecution.execute (tests/integration/test_direct_fast_path.py).
-        self._direct: DirectExecution | None = (
-            execution if type(execution) is DirectExecution else None
-        )
         self.observer = observer or EngineObserver()
         self._state = GridState(
             config.bot_id, config.symbol, SlotBook(config.bot_id, config.symbol)
@@ -552,44 +546,11 @@ class GridEngine:
             placed += action.kind is ActionKind.PLACE
         self.orders_placed += placed
         self.orders_canceled += len(actions) - placed
-        direct = self._direct
-        if direct is not None:
-            outcomes = self._execute_direct(direct.exchange, actions)
-        else:
-            outcomes = self.execution.execute(actions)
+        outcomes = self.execution.execute(actions)
         surprised = False
         for action, outcome in zip(actions, outcomes, strict=True):
             surprised |= _surprising(action, outcome)
         return self._drain() or surprised
-
-    def _execute_direct(self, exchange: Exchange, actions: Sequence[OrderAction]) -> list[Outcome]:
-        """``DirectExecution.execute`` with this engine as its ledger, called natively."""
-        outcomes: list[Outcome] = []
-        for action in actions:
-            self.record_intents((action,))
-            self._changed()  # the intent is saved before the call (write-ahead)
-            report: OrderUpdate | None
-            try:
-                if action.kind is ActionKind.PLACE:
-                    assert action.place is not None
-                    report = exchange.place_order(action.place)
-                else:
-                    assert action.cancel is not None
-                    report = exchange.cancel_order(action.cancel)
-            except RetryableExchangeError:
-                if action.kind is ActionKind.PLACE:
-                    log.warning("place of %s: outcome unknown", action.client_order_id)
-                    outcomes.append((None, True))
-                else:
-                    log.warning("cancel of %s failed; retried later", action.client_order_id)
-                    self.book_reports((), (action.client_order_id,))
-                    outcomes.append((None, False))
-                continue
-            if report is not None:
-                self.book_reports((report,), ())
-                self._changed()
-            outcomes.append((report, True))
-        return outcomes
 
     def _changed(self) -> None:
         self._dirty = True
