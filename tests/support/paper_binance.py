@@ -37,11 +37,11 @@ POLL_S = 0.02
 CONFIG = """\
 bot_id: paperbn
 symbol: BTC/USDT
-instrument: {tick_size: 0.1, step_size: 0.001, min_qty: 0.001, min_notional: 5}
-grid: {mode: long, base_interval: 50, order_qty: 0.002, max_inventory: 0.02}
+instrument: {{tick_size: 0.1, step_size: 0.001, min_qty: 0.001, min_notional: 5}}
+grid: {{mode: long, base_interval: 50, order_qty: 0.002, max_inventory: 0.02}}
 backtest:
   initial_quote: 10000
-  initial_base: 0.05
+  initial_base: {initial_base}
   maker_fee: 0.0002
   taker_fee: 0.0005
   spot: true
@@ -111,7 +111,7 @@ def paper_server(
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "paper.yaml"
-            path.write_text(CONFIG)
+            path.write_text(CONFIG.format(initial_base="0.05" if kind == "spot" else "0"))
             config = load_config(path)
     venue, market = binance_venue(config, candles or make_candles(), kind)
     injector = FaultInjector(faults or FaultSettings())
