@@ -147,6 +147,7 @@ def paper_server(
     candles: list[Candle] | None = None,
     faults: FaultSettings | None = None,
     extra: str = "",
+    credentials: Credentials = KEY,
 ) -> Iterator[PaperServer]:
     """Serve a paper exchange of ``kind`` until the block ends."""
     if config is None:
@@ -160,7 +161,7 @@ def paper_server(
             config = load_config(path)
     venue, market = binance_venue(config, candles or make_candles(), kind)
     injector = FaultInjector(faults or FaultSettings())
-    app = create_binance_app(venue, market, KEY, faults=injector)
+    app = create_binance_app(venue, market, credentials, faults=injector)
     sock = listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
