@@ -1,6 +1,7 @@
 """`market-maker paper-exchange` as a user runs it: bad input, serving, stopping on signals."""
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -124,3 +125,42 @@ def test_serves_health_and_stops_cleanly_on_a_signal(stop: signal.Signals) -> No
     assert f"listening on {url}" in out
     assert "4320 candles" in out and "stopped at candle 0 of 4320" in out
     assert "Traceback" not in err
+
+
+def test_serves_the_binance_api_of_the_chosen_market_and_never_prints_the_secret() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, MARKET_MAKER_PAPER_API_SECRET="s3cr3t-value")
+    args = ("--port", str(port), "--speed", "0", "--market", "spot", "--api-key", "k-cli")
+    with subprocess.Popen(
+        command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        try:
+            wait_for_health(proc, url)
+            info = get_json(url + "/api/v3/exchangeInfo")
+            assert isinstance(info, dict)
+            assert [s["symbol"] for s in info["symbols"]] == ["BTCUSDT"]
+            futures = get_json(url + "/fapi/v1/exchangeInfo")
+            assert isinstance(futures, dict) and futures["symbols"] == []
+            health = get_json(url + "/paper/health")
+            assert isinstance(health, dict) and health["market"] == "spot"
+            request = urllib.request.Request(url + "/api/v3/account")
+            request.add_header("X-MBX-APIKEY", "paper-key")  # not the configured key
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(request, timeout=2)
+            assert caught.value.code == 401
+            assert json.loads(caught.value.read())["code"] == -2015
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert "binance spot API for BTCUSDT, the configured API key" in out
+    assert "s3cr3t-value" not in out + err and "k-cli" not in out + err
+
+
+def test_unknown_market_kind_exits_2() -> None:
+    result = run("--market", "coinm", "--port", "0")
+    assert result.returncode == 2
+    assert "--market: expected spot or usdm, found 'coinm'" in result.stderr
