@@ -57,6 +57,8 @@ class Caller:
         timeout_s: Longest wait for one call's answer (ccxt's own timeout is shorter).
         timing: Sleep, clocks and randomness.
         secrets: Strings never to let into a message (API key and secret).
+        grace_s: Added to ``timeout_s`` for the wait on the loop, so ccxt's own timeout
+            (the same ``timeout_s``) normally fires first, with its clearer message.
     """
 
     def __init__(
@@ -69,12 +71,14 @@ class Caller:
         timeout_s: float,
         timing: Timing,
         secrets: Collection[str] = (),
+        grace_s: float = 1.0,
     ) -> None:
         self.loop = loop
         self.exchange = exchange
         self.policy = policy
         self.bucket = bucket
         self.timeout_s = timeout_s
+        self.grace_s = grace_s
         self.timing = timing
         self.secrets = tuple(s for s in secrets if s)
         self.binance = str(getattr(exchange, "id", "")).startswith("binance")
@@ -91,7 +95,7 @@ class Caller:
         wait = self.bucket.reserve()
         if wait > 0:
             self.timing.sleep(wait)
-        return self.loop.run(make(), self.timeout_s + 1.0)
+        return self.loop.run(make(), self.timeout_s + self.grace_s)
 
     def classify(self, exc: BaseException) -> Failure:
         """The classified failure of an exception an attempt raised."""
@@ -129,7 +133,7 @@ class Caller:
 
     def _resync_clock(self) -> None:
         try:
-            self.loop.run(self.exchange.load_time_difference(), self.timeout_s + 1.0)
+            self.loop.run(self.exchange.load_time_difference(), self.timeout_s + self.grace_s)
         except Exception as exc:
             log.warning("clock resynchronisation failed: %s", self.scrub(str(exc)))
 
