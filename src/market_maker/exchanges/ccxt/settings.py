@@ -34,9 +34,8 @@ class CcxtSettings:
         secret: The API secret (never shown).
         sandbox: Use the exchange's test network (ccxt's sandbox mode).
         base_url: A Binance-compatible server to use instead of the exchange's hosts, e.g.
-            ``http://127.0.0.1:8765``: every REST URL keeps its path on this host, every
-            websocket URL moves to ``ws://host/<first label of its old host><old path>``
-            (``wss://stream.binance.com:9443/ws`` -> ``ws://host/stream/ws``).
+            ``http://127.0.0.1:8765``: every REST URL keeps its path on this host and the
+            websockets take the paper exchange's layout (``exchanges.ccxt.urls``).
         ws_urls: Websocket URLs to set exactly, by key of ccxt's ``urls['api']['ws']``
             (``"spot"``, ``"linear"``, ``"ws-api.spot"``...), after ``base_url``.
         timeout_s: Longest wait for one REST answer before it counts as lost (retryable).
