@@ -5,11 +5,17 @@ and the candles first, so a bad file fails fast with the usual ``error:`` messag
 status 2, then binds its port (a port in use is a user error too), prints the URL and serves until
 SIGINT or SIGTERM, after which it exits with status 0. FastAPI and uvicorn are imported
 only here, inside the command, so the rest of the CLI does not pay for them.
+
+It serves the project's own JSON API, Binance's REST and websocket API of one market kind
+(``--market``) for the unmodified ccxt classes, the ``/paper/`` test endpoints and the
+faults it is asked to inject (see ``docs/paper_exchange.md``). The API secret is never
+printed.
 """
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +23,10 @@ from market_maker.config.app import AppConfig
 from market_maker.config.loader import default_backtest_config_path, load_config
 from market_maker.domain.errors import MarketMakerError
 from market_maker.domain.instrument import MarketRules
+
+if TYPE_CHECKING:
+    from market_maker.paper.binance_market import MarketKind
+    from market_maker.paper.faults import FaultSettings
 
 DEFAULT_HOST = "127.0.0.1"
 """Listen on localhost only unless told otherwise: the API has no authentication."""
@@ -56,10 +66,114 @@ def paper_exchange(
             help="Candles per second of wall time; 0 = manual (only POST /advance moves time).",
         ),
     ] = 1.0,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            help="Binance market kind served: spot (/api/v3) or usdm (/fapi, USDⓈ-M "
+            "perpetual); defaults to the config's backtest.spot.",
+            show_default=False,
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MARKET_MAKER_PAPER_API_KEY",
+            help="API key the Binance API accepts [default: paper-key].",
+            show_default=False,
+        ),
+    ] = None,
+    api_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MARKET_MAKER_PAPER_API_SECRET",
+            help="Secret requests are signed with [default: paper-secret].",
+            show_default=False,
+            show_envvar=True,
+        ),
+    ] = None,
+    leverage: Annotated[
+        int, typer.Option(min=1, max=125, help="USDⓈ-M leverage (initial margin).")
+    ] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the injected faults.")] = 0,
+    rate_limit_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of API requests answered 429.")
+    ] = 0.0,
+    retry_after: Annotated[
+        int, typer.Option(min=0, help="Retry-After of a 429/418 answer, seconds.")
+    ] = 1,
+    ban_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of API requests answered 418.")
+    ] = 0.0,
+    server_error_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of API requests answered 502/503.")
+    ] = 0.0,
+    lost_ack_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of order placements booked but unanswered."),
+    ] = 0.0,
+    lost_ack_delay: Annotated[
+        float, typer.Option(min=0.0, help="Longest a lost ack's answer is withheld, seconds.")
+    ] = 30.0,
+    ws_drop_every: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Close each stream connection after this many seconds."),
+    ] = None,
+    ws_drop_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of stream events that close it.")
+    ] = 0.0,
+    ws_duplicate_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of stream events pushed twice.")
+    ] = 0.0,
+    ws_reorder_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of stream events pushed late.")
+    ] = 0.0,
 ) -> None:
     """Serve a simulated exchange over HTTP; it keeps its orders while bots come and go."""
+    from market_maker.paper.faults import FaultSettings
+
     app_config = load_config(config if config is not None else default_backtest_config_path())
-    run_paper_exchange(app_config, data, host=host, port=port, speed=speed)
+    if market is not None and market not in ("spot", "usdm"):
+        raise MarketMakerError(f"--market: expected spot or usdm, found {market!r}")
+    faults = FaultSettings(
+        seed=seed,
+        rate_limit_rate=rate_limit_rate,
+        retry_after_s=retry_after,
+        ban_rate=ban_rate,
+        server_error_rate=server_error_rate,
+        lost_ack_rate=lost_ack_rate,
+        lost_ack_delay_s=lost_ack_delay,
+        ws_drop_every_s=ws_drop_every or None,
+        ws_drop_rate=ws_drop_rate,
+        ws_duplicate_rate=ws_duplicate_rate,
+        ws_reorder_rate=ws_reorder_rate,
+    )
+    options = BinanceOptions(
+        kind="spot" if market == "spot" else "usdm" if market == "usdm" else None,
+        api_key=api_key,
+        api_secret=api_secret,
+        leverage=leverage,
+        faults=faults,
+    )
+    run_paper_exchange(app_config, data, host=host, port=port, speed=speed, binance=options)
+
+
+@dataclass(frozen=True)
+class BinanceOptions:
+    """How the Binance API of a paper exchange is served.
+
+    Attributes:
+        kind: Market kind; ``None`` = from the config's ``backtest.spot``.
+        api_key: The accepted API key; ``None`` = environment, then the default.
+        api_secret: The signing secret; ``None`` = environment, then the default.
+        leverage: USDⓈ-M leverage.
+        faults: Faults to inject from the start.
+    """
+
+    kind: "MarketKind | None" = None
+    api_key: str | None = None
+    api_secret: str | None = field(default=None, repr=False)
+    leverage: int = 20
+    faults: "FaultSettings | None" = None
 
 
 def market_rules(config: AppConfig) -> MarketRules:
@@ -69,18 +183,31 @@ def market_rules(config: AppConfig) -> MarketRules:
 
 
 def run_paper_exchange(
-    config: AppConfig, data: Path | None, *, host: str, port: int, speed: float
+    config: AppConfig,
+    data: Path | None,
+    *,
+    host: str,
+    port: int,
+    speed: float,
+    binance: BinanceOptions | None = None,
 ) -> None:
     """Load the candles, bind the port, print the URL and serve until a stop signal."""
-    from market_maker.backtest.runner import simulated_exchange
     from market_maker.data.candles import load_candles
     from market_maker.data.sample import sample_candles_path
+    from market_maker.paper.binance_app import binance_venue, create_binance_app, default_kind
+    from market_maker.paper.faults import FaultInjector
     from market_maker.paper.server import listen, serve
-    from market_maker.paper.venue import PaperVenue
+    from market_maker.paper.signing import Credentials
 
+    options = binance or BinanceOptions()
+    kind = options.kind or default_kind(config)
     source = data if data is not None else sample_candles_path()
     series = load_candles(source, symbol=config.symbol)
-    venue = PaperVenue(simulated_exchange(config), series.candles, rules=market_rules(config))
+    venue, served = binance_venue(config, series.candles, kind, leverage=options.leverage)
+    credentials = Credentials.resolve(options.api_key, options.api_secret)
+    app = create_binance_app(
+        venue, served, credentials, speed=speed, faults=FaultInjector(options.faults)
+    )
     try:
         sock = listen(host, port)
     except OSError as exc:
@@ -94,9 +221,14 @@ def run_paper_exchange(
     typer.echo(
         f"paper exchange: {config.symbol}, {len(series.candles)} candles from {source}, time {pace}"
     )
+    default_keys = credentials == Credentials.resolve(env={})
+    typer.echo(
+        f"binance {kind} API for {served.symbol_id}, "
+        + ("the local default API key and secret" if default_keys else "the configured API key")
+    )
     typer.echo(f"listening on http://{shown_host}:{bound_port}")
     sys.stdout.flush()
     with sock:
-        serve(venue, sock, speed=speed)
+        serve(venue, sock, speed=speed, app=app)
     market = venue.market()
     typer.echo(f"stopped at candle {market.index} of {venue.total}")

@@ -208,20 +208,25 @@ def listen(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family)
 
 
-def serve(venue: PaperVenue, sock: socket.socket, *, speed: float) -> None:
+def serve(
+    venue: PaperVenue, sock: socket.socket, *, speed: float, app: FastAPI | None = None
+) -> None:
     """Serve ``venue`` on ``sock`` until SIGINT or SIGTERM, then stop cleanly.
 
-    With ``speed`` above 0 a ``MarketClock`` advances market time meanwhile; with 0 only
-    ``POST /advance`` does. Returns normally after either signal.
+    ``app`` defaults to ``create_app(venue)`` (the JSON API alone); websockets are served
+    by the ``websockets`` package. With ``speed`` above 0 a ``MarketClock`` advances
+    market time meanwhile; with 0 only ``POST /advance`` does. Returns normally after
+    either signal.
     """
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
-        create_app(venue, speed=speed),
+        app if app is not None else create_app(venue, speed=speed),
         host=host,
         port=port,
         log_level="warning",
         access_log=False,
         lifespan="off",
+        ws="websockets-sansio",
     )
     server = uvicorn.Server(config)
     stopping: list[int] = []

@@ -5,18 +5,40 @@ candles it replays; every access to the exchange happens under one lock, because
 server answers requests on several threads while ``MarketClock`` advances time on another.
 Market time moves one candle at a time, either through ``advance`` (manual, deterministic)
 or through a ``MarketClock`` that calls it at a fixed wall-clock rate.
+
+A ``Journal`` records what a Binance-like venue serves beyond the reports (numbered
+trades, order times, the position's entry price), and listeners (the websocket streams)
+receive every order change and completed candle as a ``VenueEvent``, in order, called
+under the lock: a listener must only hand the event over (e.g. to an event loop), never
+block or call back into the venue.
 """
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
+from market_maker.domain.decimals import ZERO
+from market_maker.domain.enums import OrderStatus
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges.base import Balance, OwnTrade
 from market_maker.exchanges.simulated import SimulatedExchange
+from market_maker.paper.journal import (
+    CandleEvent,
+    Journal,
+    OrderView,
+    Trade,
+    VenueEvent,
+)
 from market_maker.paper.protocol import IndexedCandle, Ledger, LedgerOrder, MarketSnapshot
+
+Listener = Callable[[VenueEvent], None]
+"""Receives each venue event, under the venue's lock (hand it over, do not block)."""
+
+Precheck = Callable[[], str]
+"""Run under the venue's lock before an order is placed: a reason to refuse it, or ""."""
 
 
 class PaperVenue:
@@ -40,6 +62,42 @@ class PaperVenue:
         self.candles: tuple[Candle, ...] = tuple(candles)
         self._index = 0  # candles processed so far
         self._lock = threading.Lock()
+        first_open = self.candles[0].open if self.candles else ZERO
+        self.journal = Journal(exchange.total(exchange.base), first_open)
+        self.refused: list[LedgerOrder] = []  # refused before booking (see ``place_order``)
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with every later venue event (under the lock, in order)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock every access to ``exchange`` and ``journal`` holds (not re-entrant)."""
+        return self._lock
+
+    def now_ms(self) -> int:
+        """Market time: the end of the latest candle processed (the first open before)."""
+        index = self._index
+        if index == 0:
+            return self.candles[0].open_time_ms if self.candles else 0
+        candle = self.candles[index - 1]
+        return candle.open_time_ms + candle.interval_s * 1000
+
+    def _emit(self, event: VenueEvent | None) -> None:
+        if event is not None:
+            for listener in self._listeners:
+                listener(event)
+
+    def _record(self, request: PlaceOrderRequest, report: OrderUpdate, now_ms: int) -> None:
+        self._emit(self.journal.record(request, report, now_ms))
 
     @property
     def total(self) -> int:
@@ -48,21 +106,74 @@ class PaperVenue:
 
     # -- orders and balances ---------------------------------------------------------------
 
-    def place_order(self, request: PlaceOrderRequest) -> OrderUpdate:
+    def place_order(
+        self, request: PlaceOrderRequest, precheck: Precheck | None = None
+    ) -> OrderUpdate:
         """Place an order on the simulated exchange; its first report.
 
         A client order id sent again is rejected by the exchange and recorded in
-        ``duplicates`` (the crash harness checks that a bot never does it).
+        ``duplicates`` (the crash harness checks that a bot never does it). ``precheck``
+        (run under the lock) may refuse the order before the exchange sees it: the answer
+        is then a REJECTED report with its reason, kept in ``refused``, and the client
+        order id stays free. An accepted order is streamed as NEW, then as a TRADE when it
+        fills at once.
         """
         with self._lock:
-            if request.client_order_id in self.exchange.orders:
+            ex = self.exchange
+            if request.client_order_id in ex.orders:
                 self.duplicates.append(request.client_order_id)
-            return self.exchange.place_order(request)
+                return ex.place_order(request)
+            reason = precheck() if precheck is not None else ""
+            if reason:
+                refused = _refusal(request, reason, ex.ts_ms)
+                self.refused.append(LedgerOrder(request, refused))
+                return refused
+            report = ex.place_order(request)
+            now = self.now_ms()
+            self.journal.placed(request, report, now)
+            if report.status is not OrderStatus.REJECTED:
+                if report.last_fill_qty > 0:
+                    self._record(request, _as_new(report), now)
+                self._record(request, report, now)
+            return report
 
     def cancel_order(self, request: CancelOrderRequest) -> OrderUpdate | None:
         """Cancel an order; ``None`` when it is unknown or already finished."""
         with self._lock:
-            return self.exchange.cancel_order(request)
+            report = self.exchange.cancel_order(request)
+            if report is not None:
+                order = self.exchange.orders[request.client_order_id]
+                self._record(order.request, report, self.now_ms())
+            return report
+
+    def client_id(self, order_id: str) -> str | None:
+        """The client order id of the venue's order ``order_id``, or ``None``."""
+        with self._lock:
+            return self.journal.client_id(order_id)
+
+    def order_view(self, client_order_id: str) -> OrderView | None:
+        """An order's request, current report and times; ``None`` when the venue has none."""
+        with self._lock:
+            order = self.exchange.orders.get(client_order_id)
+            report = self.exchange.get_order(self.symbol, client_order_id)
+            if order is None or report is None:
+                return None
+            return self.journal.view(order.request, report, self.now_ms())
+
+    def open_views(self) -> list[OrderView]:
+        """Every resting order with its times, in placement order."""
+        with self._lock:
+            now, journal = self.now_ms(), self.journal
+            return [
+                journal.view(order.request, report, now)
+                for order in self.exchange.resting.values()
+                if (report := self.exchange.get_order(self.symbol, order.request.client_order_id))
+            ]
+
+    def trades(self) -> list[Trade]:
+        """Every trade so far, oldest first."""
+        with self._lock:
+            return list(self.journal.trades)
 
     def get_order(self, client_order_id: str) -> OrderUpdate | None:
         """Current report of one order, or ``None`` when the venue has none."""
@@ -117,9 +228,16 @@ class PaperVenue:
         with self._lock:
             start = self._index
             stop = min(start + n, len(self.candles))
-            for candle in self.candles[start:stop]:
-                fills += self.exchange.on_candle(candle)
-            self._index = stop
+            orders = self.exchange.orders
+            for i in range(start, stop):
+                candle = self.candles[i]
+                reports = self.exchange.on_candle(candle)
+                fills += reports
+                self._index = i + 1
+                for report in reports:
+                    request = orders[report.client_order_id].request
+                    self._record(request, report, candle.open_time_ms)
+                self._emit(CandleEvent(i + 1, candle))
             return start, stop, fills
 
     def market(self) -> MarketSnapshot:
@@ -136,6 +254,37 @@ class PaperVenue:
         start = max(index, 0)
         stop = min(current, start + limit)
         return [IndexedCandle(i + 1, self.candles[i]) for i in range(start, stop)]
+
+
+def _as_new(report: OrderUpdate) -> OrderUpdate:
+    """The NEW state an order had before its immediate fill (what Binance streams first)."""
+    return replace(
+        report,
+        status=OrderStatus.NEW,
+        cum_filled_qty=ZERO,
+        cum_quote_qty=ZERO,
+        cum_fee=ZERO,
+        last_fill_price=ZERO,
+        last_fill_qty=ZERO,
+        last_fee=ZERO,
+        trade_id="",
+        liquidity=None,
+    )
+
+
+def _refusal(request: PlaceOrderRequest, reason: str, ts_ms: int) -> OrderUpdate:
+    """The report of an order refused before booking: no venue id, nothing filled."""
+    return OrderUpdate(
+        symbol=request.symbol,
+        order_id="",
+        client_order_id=request.client_order_id,
+        side=request.side,
+        status=OrderStatus.REJECTED,
+        price=request.price,
+        qty=request.qty,
+        ts_ms=ts_ms,
+        reject_reason=reason,
+    )
 
 
 class MarketClock:
