@@ -5,8 +5,8 @@
   (REST mode, and while the stream is down).
 * Candles (1 minute): REST klines (``fetch_ohlcv``), paginated. A kline is delivered only
   once it is *closed*: a later kline exists, or the venue's time (the latest ticker's)
-  has passed its end. They are fetched when the venue's time says one may have closed, so
-  a quiet poll costs the ticker only.
+  has reached its close time (Binance: open time + 59,999 ms). They are fetched when the
+  venue's time says one may have closed, so a quiet poll costs the ticker only.
 
 Kline values are ccxt's floats converted through ``str`` (exact for a venue's decimal
 strings up to 15 significant digits); prices are read from the raw ticker when present.
@@ -106,7 +106,9 @@ class CcxtMarketData:
         for price in prices:
             self.venue_ms = max(self.venue_ms, price.ts_ms)
         candles: list[Candle] = []
-        if self.venue_ms >= self.last_candle_ms + 2 * CANDLE_MS:  # one may have closed
+        if self.last_candle_ms < 0 < self.venue_ms:  # no catch-up: start at the forming candle
+            self.last_candle_ms = self.venue_ms // CANDLE_MS * CANDLE_MS - CANDLE_MS
+        if self.venue_ms >= self.last_candle_ms + 2 * CANDLE_MS - 1:  # one may have closed
             candles = self._closed_since(self.last_candle_ms + 1, self.venue_ms)
             if candles:
                 self.last_candle_ms = candles[-1].open_time_ms
@@ -141,6 +143,6 @@ class CcxtMarketData:
         closed = []
         for i, row in enumerate(rows):
             later = i + 1 < len(rows)
-            if later or int(row[0]) + CANDLE_MS <= now_ms:
+            if later or int(row[0]) + CANDLE_MS - 1 <= now_ms:  # its close time has passed
                 closed.append(kline_candle(self.symbol, row))
         return closed
