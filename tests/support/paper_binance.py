@@ -5,11 +5,12 @@ until ``/paper/health`` answers; ``ccxt_client`` builds an unmodified ccxt class
 URLs rewritten to the server, as ``docs/paper_exchange.md`` shows.
 """
 
+import asyncio
 import json
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +23,7 @@ from market_maker.config.loader import load_config
 from market_maker.domain.market import Candle
 from market_maker.paper.binance_app import binance_venue, create_binance_app
 from market_maker.paper.binance_market import BinanceMarket, MarketKind
+from market_maker.paper.binance_ws import StreamHub
 from market_maker.paper.connect import point_ccxt_at
 from market_maker.paper.faults import FaultInjector, FaultSettings
 from market_maker.paper.server import listen
@@ -46,6 +48,8 @@ backtest:
   taker_fee: 0.0005
   spot: true
 """
+PARTIAL_FILLS = "  max_fill_fraction: 0.0002  # 10 BTC of volume -> 0.002 BTC for our orders\n"
+"""Add to the backtest section for partial fills."""
 
 
 def make_candles(n: int = 40, start_ms: int = 1_747_180_800_000) -> list[Candle]:
@@ -71,6 +75,26 @@ def make_candles(n: int = 40, start_ms: int = 1_747_180_800_000) -> list[Candle]
     return out
 
 
+def wait_until(predicate: Callable[[], bool], what: str, deadline_s: float = 10.0) -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` after ``deadline_s``."""
+    deadline = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(POLL_S)
+
+
+async def async_wait_until(
+    predicate: Callable[[], bool], what: str, deadline_s: float = 10.0
+) -> None:
+    """``wait_until`` for async tests (yields to the event loop between polls)."""
+    deadline = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(POLL_S)
+
+
 def get_json(url: str, method: str = "GET") -> Any:
     """A plain HTTP call (no retries), its JSON answer."""
     request = urllib.request.Request(url, method=method)
@@ -86,6 +110,25 @@ class PaperServer:
     venue: PaperVenue
     market: BinanceMarket
     faults: FaultInjector
+    hub: StreamHub
+
+    def streams(self) -> list[set[str]]:
+        """The subscriptions of each open websocket connection (read on the test thread)."""
+        return [set(c.streams) for c in list(self.hub.connections)]
+
+    async def subscribed(self, name: str | None = None, count: int = 1) -> None:
+        """``wait_for_stream`` from a coroutine (the client's event loop keeps running)."""
+        await async_wait_until(
+            lambda: sum(1 for s in self.streams() if name is None or name in s) >= count,
+            f"{count} websocket connection(s) subscribed to {name}",
+        )
+
+    def wait_for_stream(self, name: str | None = None, count: int = 1) -> None:
+        """Poll (bounded) until ``count`` connections are open (with ``name`` subscribed)."""
+        wait_until(
+            lambda: sum(1 for s in self.streams() if name is None or name in s) >= count,
+            f"{count} websocket connection(s) subscribed to {name}",
+        )
 
     def advance(self, n: int = 1) -> Any:
         """``POST /paper/advance?n=``."""
@@ -103,6 +146,7 @@ def paper_server(
     config: AppConfig | None = None,
     candles: list[Candle] | None = None,
     faults: FaultSettings | None = None,
+    extra: str = "",
 ) -> Iterator[PaperServer]:
     """Serve a paper exchange of ``kind`` until the block ends."""
     if config is None:
@@ -111,7 +155,8 @@ def paper_server(
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "paper.yaml"
-            path.write_text(CONFIG.format(initial_base="0.05" if kind == "spot" else "0"))
+            base = "0.05" if kind == "spot" else "0"
+            path.write_text(CONFIG.format(initial_base=base) + extra)
             config = load_config(path)
     venue, market = binance_venue(config, candles or make_candles(), kind)
     injector = FaultInjector(faults or FaultSettings())
@@ -136,7 +181,7 @@ def paper_server(
                 raise
             time.sleep(POLL_S)
     try:
-        yield PaperServer(url, venue, market, injector)
+        yield PaperServer(url, venue, market, injector, app.state.stream_hub)
     finally:
         server.should_exit = True
         thread.join(10)

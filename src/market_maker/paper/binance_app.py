@@ -17,6 +17,7 @@ from market_maker.domain.market import Candle
 from market_maker.paper.binance_market import BinanceMarket, MarketKind
 from market_maker.paper.binance_rest import BinanceRoutes, WallClock, wall_ms
 from market_maker.paper.binance_service import BinanceService
+from market_maker.paper.binance_ws import install_streams
 from market_maker.paper.faults import FaultInjector, FaultMiddleware, install_fault_routes
 from market_maker.paper.paper_routes import install_paper_routes
 from market_maker.paper.server import create_app
@@ -59,12 +60,17 @@ def create_binance_app(
     faults: FaultInjector | None = None,
     clock: WallClock = wall_ms,
 ) -> FastAPI:
-    """The paper exchange's app for ``market`` on ``venue``, faults injected by ``faults``."""
+    """The paper exchange's app for ``market`` on ``venue``, faults injected by ``faults``.
+
+    ``app.state.stream_hub`` is the ``StreamHub`` feeding the websockets (tests watch its
+    connections to know when a client has subscribed).
+    """
     app = create_app(venue, speed=speed)
     injector = faults or FaultInjector()
     service = BinanceService(venue, market)
     BinanceRoutes(service, credentials, clock).install(app)
     install_paper_routes(app, service, speed=speed)
     install_fault_routes(app, injector)
+    app.state.stream_hub = install_streams(app, service, credentials, injector)
     app.add_middleware(FaultMiddleware, injector=injector, advance=venue.advance)
     return app

@@ -12,15 +12,17 @@ taken: the simulated exchange has no IOC/FOK semantics.
 import itertools
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
 from market_maker.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, PlaceOrderRequest
 from market_maker.paper import binance_errors as errors
 from market_maker.paper import binance_format as fmt
 from market_maker.paper import futures_account as futures
 from market_maker.paper.binance_errors import BinanceError
+from market_maker.paper.binance_events import cancel_client_id
 from market_maker.paper.binance_market import BinanceMarket
 from market_maker.paper.journal import OrderView
 from market_maker.paper.venue import PaperVenue
@@ -237,7 +239,7 @@ class BinanceService:
         done = self.venue.order_view(request.client_order_id)
         assert done is not None
         if self.market.spot:
-            cancel_id = params.get("newClientOrderId") or f"paper_cancel_{next(self._ids)}"
+            cancel_id = params.get("newClientOrderId") or cancel_client_id(report.order_id)
             return fmt.spot_canceled(done, self.market, cancel_id)
         return fmt.futures_order(done, self.market)
 
@@ -297,9 +299,9 @@ class BinanceService:
         start, end = _int(params, "startTime"), _int(params, "endTime")
         done = candles[: self.venue.market().index]
         if start is not None:
-            done = done[_first_at_or_after(done, start) :]
+            done = done[first_at_or_after(done, start) :]
         if end is not None:
-            done = done[: _first_at_or_after(done, end + 1)]
+            done = done[: first_at_or_after(done, end + 1)]
         chosen = done[:limit] if start is not None else done[-limit:]
         return [fmt.kline_row(c) for c in chosen]
 
@@ -310,7 +312,7 @@ class BinanceService:
         index = venue.market().index
         done = venue.candles[:index]
         now = venue.now_ms()
-        window = done[_first_at_or_after(done, now - fmt.TICKER_WINDOW_MS) :]
+        window = done[first_at_or_after(done, now - fmt.TICKER_WINDOW_MS) :]
         ticker = fmt.ticker_24hr(self.market, window, now)
         return ticker if params.get("symbol") else [ticker]
 
@@ -326,12 +328,12 @@ class BinanceService:
             raise errors.no_listen_key()
 
 
-def _first_at_or_after(candles: tuple[object, ...] | list[object], time_ms: int) -> int:
-    """Index of the first candle opening at or after ``time_ms`` (bisection)."""
+def first_at_or_after(candles: Sequence[Candle], time_ms: int) -> int:
+    """Index of the first of ``candles`` (in time order) opening at or after ``time_ms``."""
     low, high = 0, len(candles)
     while low < high:
         mid = (low + high) // 2
-        if candles[mid].open_time_ms < time_ms:  # type: ignore[attr-defined]
+        if candles[mid].open_time_ms < time_ms:
             low = mid + 1
         else:
             high = mid

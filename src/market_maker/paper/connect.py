@@ -44,7 +44,10 @@ def point_ccxt_at(exchange: Any, base_url: str) -> None:
     for name, value in list(api.items()):
         if isinstance(value, str):
             api[name] = http + urlsplit(value).path
-    streams = dict(api.get("ws") or {})
+    streams = {
+        kind: ws + urlsplit(url).path if isinstance(url, str) else url
+        for kind, url in (api.get("ws") or {}).items()
+    }  # every stream URL points here, then the ones the paper exchange serves:
     streams.update({kind: ws + path for kind, path in WS_PATHS.items()})
     streams["ws-api"] = {kind: ws + path for kind, path in WS_API_PATHS.items()}
     api["ws"] = streams
