@@ -13,6 +13,8 @@ symbol, market data catch-up and polling by market time.
 """
 
 import json
+import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -293,21 +295,84 @@ def test_retries_are_bounded_on_a_dead_server(kind: MarketKind) -> None:
     assert len(clock.slept) == 2
 
 
-def test_with_streams_down_rest_polling_delivers_and_close_is_clean(
+def poll_until(
+    venue: CcxtVenue,
+    known: list[OrderRecord],
+    wake: threading.Event,
+    done: Callable[[list[OrderUpdate]], bool],
+) -> list[OrderUpdate]:
+    """Poll the order source (waking on the stream's events) until ``done``, with a deadline."""
+    seen: list[OrderUpdate] = []
+    deadline = time.monotonic() + 20
+    while not done(seen):
+        assert time.monotonic() < deadline, f"no such reports: {seen}"
+        wake.wait(0.2)
+        wake.clear()
+        seen += venue.order_updates.poll(known)
+    return seen
+
+
+def user_stream_ready(server: PaperServer) -> bool:
+    """The paper exchange serves our user-data stream (spot subscribed, or USD-M connected)."""
+    hub = server.hub
+    return any(
+        "user" in c.streams or c.render == hub.futures_user_messages for c in hub.connections
+    )
+
+
+def filled(reports: list[OrderUpdate]) -> bool:
+    return any(r.status is OrderStatus.FILLED for r in reports)
+
+
+def test_stream_reports_fills_with_cumulative_fees(server: PaperServer, kind: MarketKind) -> None:
+    with venue_on(server, kind, streams=True) as venue:
+        wake = threading.Event()
+        venue.attach_wake(wake)
+        poll_until(venue, [], wake, lambda seen: user_stream_ready(server))
+        placed = venue.exchange.place_order(limit(kind, "it-ws", Side.BUY, "99900.0"))
+        known = [record_of(placed)]
+        poll_until(venue, known, wake, lambda seen: venue.streams[0].deliveries > 0)
+        rest_passes = venue.order_updates.catch_ups
+        server.advance(5)
+        reports = poll_until(venue, known, wake, filled)
+        fill = next(r for r in reports if r.status is OrderStatus.FILLED)
+        assert (fill.cum_filled_qty, fill.cum_fee) == (D("0.002"), D("0.03996"))
+        assert fill.trade_id and fill.last_fee == D("0.03996")
+        # delivered by the stream: at most the one catch-up its first delivery owed
+        assert venue.order_updates.catch_ups - rest_passes <= 1
+        prices = [e for e in venue.market_data.poll() if isinstance(e, PriceUpdate)]
+        assert prices and prices[-1].price == D("99840")
+    assert not venue.loop.running
+
+
+def test_a_dropped_stream_loses_no_fill_and_books_none_twice(
     server: PaperServer, kind: MarketKind
 ) -> None:
-    """Stream mode against a server without the stream endpoints: the REST fallback works.
-
-    (The paper exchange's websockets are not merged yet: the streams fail and resubscribe
-    with backoff on the loop, and every poll falls back to REST.)
-    """
     with venue_on(server, kind, streams=True) as venue:
-        placed = venue.exchange.place_order(limit(kind, "it-ws", Side.BUY, "99900.0"))
-        server.advance(5)
-        reports = venue.order_updates.poll([record_of(placed)])
-        assert [(r.client_order_id, r.status) for r in reports] == [("it-ws", OrderStatus.FILLED)]
-        assert reports[0].cum_fee == D("0.03996")
-        prices = [e for e in venue.market_data.poll() if isinstance(e, PriceUpdate)]
-        assert [p.price for p in prices] == [D("99840")]
-        assert all(not s.drain().healthy for s in venue.streams)
-    assert not venue.loop.running
+        wake = threading.Event()
+        venue.attach_wake(wake)
+        poll_until(venue, [], wake, lambda seen: user_stream_ready(server))
+        a = venue.exchange.place_order(limit(kind, "it-drop-a", Side.BUY, "99900.0"))
+        b = venue.exchange.place_order(limit(kind, "it-drop-b", Side.BUY, "99880.0"))
+        known = [record_of(a), record_of(b)]
+        orders = venue.streams[0]
+        poll_until(venue, known, wake, lambda seen: orders.deliveries > 0)
+        failures = orders.failures
+        set_faults(server, ws_drop_rate=1.0)  # the next event closes the stream instead
+        server.advance(6)
+        poll_until(venue, known, wake, lambda seen: orders.failures > failures)
+        set_faults(server, ws_drop_rate=0.0)
+        reports = poll_until(
+            venue, known, wake,
+            lambda seen: {r.client_order_id for r in seen if r.status is OrderStatus.FILLED}
+            == {"it-drop-a", "it-drop-b"},
+        )  # fmt: skip
+    # booking cumulative reports: each order's fill counts once, whatever the repeats
+    booked: dict[str, Decimal] = {}
+    fees: dict[str, Decimal] = {}
+    for r in reports:
+        booked[r.client_order_id] = max(booked.get(r.client_order_id, D(0)), r.cum_filled_qty)
+        fees[r.client_order_id] = max(fees.get(r.client_order_id, D(0)), r.cum_fee)
+    assert booked == {"it-drop-a": D("0.002"), "it-drop-b": D("0.002")}
+    assert fees == {"it-drop-a": D("0.03996"), "it-drop-b": D("0.039952")}
+    assert get_json(f"{server.url}/paper/faults")["injected"].get("ws_drop", 0) >= 1
