@@ -328,6 +328,31 @@ def test_ledger_lists_every_order_and_fill_and_is_read_only(start: Callable[...,
     assert remote.ledger() == ledger
 
 
+def test_own_trades_are_the_fills_by_trade_id_paged_like_the_simulated_exchange(
+    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
+) -> None:
+    remote = start().client()
+    sim, candles = local
+    remote.advance(1)
+    sim.on_candle(candles[0])
+    for request in (
+        order("a", Side.BUY, "99950.0", "0.004"),
+        order("b", Side.SELL, "100100.0", "0.001"),
+    ):
+        remote.place_order(request)
+        sim.place_order(request)
+    remote.advance(3)
+    for candle in candles[1:4]:
+        sim.on_candle(candle)
+    expected = sim.own_trades(SYMBOL, None)
+    assert len(expected) >= 3  # a fills in parts (the volume cap), then b
+    same(remote.own_trades(SYMBOL, None), expected)
+    assert remote.own_trades(SYMBOL, 1, limit=1) == expected[1:2]
+    assert remote.own_trades(SYMBOL, expected[-1].trade_id) == []
+    with pytest.raises(FatalExchangeError, match="ETH/USDT"):
+        remote.own_trades("ETH/USDT", None)
+
+
 def test_duplicate_client_order_id_is_rejected_like_the_simulated_exchange(
     start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
 ) -> None:

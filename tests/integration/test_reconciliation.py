@@ -449,7 +449,9 @@ def test_small_position_drift_is_corrected_without_halting(
 
     step(engine, exchange, bar(2, close="99760", low="99740"))
 
-    assert engine.upkeep.corrections == Counter({"CorrectPosition": 1})
+    # Seen on two consistent reads in a row (divergence_confirmations 2), then corrected.
+    confirmed = Counter({"SuspectDivergence": 1, "CorrectPosition": 1})
+    assert engine.upkeep.corrections == confirmed
     assert engine.state.position_offset == D(offset)
     assert engine.state.risk_state is RiskState.NORMAL
     assert recorder.events == []
@@ -457,7 +459,7 @@ def test_small_position_drift_is_corrected_without_halting(
     assert resting_buys(exchange)  # still trading
 
     step(engine, exchange, bar(3, close="99760", low="99740"))
-    assert engine.upkeep.corrections == Counter({"CorrectPosition": 1})  # corrected for good
+    assert engine.upkeep.corrections == confirmed  # corrected for good
 
 
 @pytest.mark.parametrize("qty", ["0.0003", "0.01"])  # 1.48% and 33% apart
@@ -469,7 +471,7 @@ def test_large_position_drift_halts_until_an_operator_resets(qty: str) -> None:
 
     step(engine, exchange, bar(2, close="99760", low="99740"))
 
-    assert engine.upkeep.corrections == Counter({"Halt": 1})
+    assert engine.upkeep.corrections == Counter({"SuspectDivergence": 1, "Halt": 1})
     assert engine.state.position_offset == 0  # not corrected
     assert [(e.kind, e.state_before, e.state_after) for e in recorder.events] == [
         (RiskEventKind.POSITION_DIVERGENCE, RiskState.NORMAL, RiskState.HALTED)

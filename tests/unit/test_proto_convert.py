@@ -245,6 +245,7 @@ def grid_states(draw: st.DrawFn) -> GridState:
         atr=draw(st.none() | atr_snapshots),
         position_offset=draw(st.none() | money),
         risk_layer=draw(st.none() | risk_layers),
+        last_trade_id=draw(st.none() | st.integers(0, 2**63 - 1)),
     )
 
 

@@ -2,7 +2,21 @@
 
 Both rules are pure (``market_maker.risk.reconcile``, ``market_maker.risk.cleaner``); this
 module performs what they decide through the engine's exchange and book, and logs and
-counts every correction. Used by the Simple engine (and by the Durable engine later).
+counts every correction. Used by the Simple and the Durable engine.
+
+**Consistent reads.** A venue serves its trade list, open orders and balances from separate
+endpoints, so a fill can land between two reads: open orders from before it and balances
+from after it look like a position divergence. The reconciler therefore reads, in this
+order, the trade list after the last trade it booked (``GridState.last_trade_id``), the
+open orders, the balances, and the trade list once more. When the second look finds a
+newer trade, a fill landed somewhere among the reads: it reads everything again (at most
+``MAX_READS`` times). Only a read that no fill interrupted is compared for the position;
+order corrections (booking, adopting, cancelling, lookups) are safe on any read, because
+every order report is cumulative. A divergence must then persist over
+``risk.reconciler.divergence_confirmations`` consecutive consistent reads (each a fresh
+read) before it is corrected or halts: that covers a venue whose endpoints lag each other
+for a moment. After a consistent check that did not halt, the newest trade id read is the
+new ``last_trade_id`` (saved with the state, so a restart reads on from it).
 """
 
 import logging
@@ -32,6 +46,33 @@ from market_maker.state.model import GridState
 
 log = logging.getLogger(__name__)
 
+MAX_READS = 5
+"""Reads of the exchange one reconciliation pass makes while fills keep landing among them."""
+
+TRADE_PAGE = 1000
+"""Own trades asked for per request while reading the trade list on."""
+
+QUERY_PASSES = 3
+"""Passes a reconciliation may spend re-checking after order lookups (and the first offset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One read of the exchange: open orders, the position, and the trade list's end.
+
+    Attributes:
+        open_orders: Every resting order on the symbol.
+        position: Base currency on the account (signed position on derivatives).
+        newest_trade_id: The newest own trade id seen (``None``: no trade yet).
+        settled: True when no fill landed among the reads (the trade list did not move
+            between the first and the last of them): open orders and position agree.
+    """
+
+    open_orders: list[OrderUpdate]
+    position: Decimal
+    newest_trade_id: int | None
+    settled: bool
+
 
 @dataclass(slots=True)
 class Upkeep:
@@ -44,6 +85,7 @@ class Upkeep:
             layer and the observer).
         halt: Trips the circuit breaker: ``(kind, reason, ts_ms)``.
         corrections: How many corrections of each kind were carried out.
+        rereads: Reads of the exchange repeated because a fill landed among them.
     """
 
     config: RiskConfig
@@ -51,42 +93,82 @@ class Upkeep:
     apply: Callable[[OrderUpdate], object]
     halt: Callable[[RiskEventKind, str, int], object]
     corrections: Counter[str] = field(default_factory=Counter)
+    rereads: int = 0
 
     def reconcile(self, state: GridState, ts_ms: int) -> None:
-        """Compare the exchange with the book and carry out the corrections.
+        """Read the exchange consistently, compare it with the book, carry out the corrections.
 
         The first reconciliation of a bot sets its position offset: base currency already
-        on the account that the grid does not own. Run again after queries, so the position
-        check sees their answers.
+        on the account that the grid does not own. Reads again after lookups (so the
+        position check sees their answers) and after an unconfirmed divergence (module doc).
         """
         symbol, book = state.symbol, state.book
         base, _ = split_symbol(symbol)
-        for _ in range(3):  # later passes check the position once answers are booked
+        config = self.config.reconciler
+        divergent = 0  # consecutive consistent checks that found a divergence
+        for _ in range(QUERY_PASSES + config.divergence_confirmations):
             try:
-                open_orders = self.exchange.open_orders(symbol)
-                balance = self.exchange.balances().get(base)
+                reading = self.read(symbol, base, state.last_trade_id)
             except RetryableExchangeError:
                 log.warning("reconciliation skipped: the exchange did not answer")
                 return
-            actual = balance.total if balance is not None else Decimal(0)
             first = state.position_offset is None  # nothing known yet of base outside the grid
+            check = reading.settled and not first
             result = reconcile(
                 book.slots,
                 bot_id=state.bot_id,
                 symbol=symbol,
-                open_orders=open_orders,
-                config=self.config.reconciler,
-                exchange_position=None if first else actual,
+                open_orders=reading.open_orders,
+                config=config,
+                exchange_position=reading.position if check else None,
                 position_offset=state.position_offset or Decimal(0),
+                divergent_checks=divergent,
             )
-            queried = self._carry_out(state, result.corrections, ts_ms)
+            if self._carry_out(state, result.corrections, ts_ms):
+                continue  # check the position once the answers are booked, on a new read
+            if not reading.settled:
+                log.warning(
+                    "reconciliation: fills kept landing between the reads of trades, open "
+                    "orders and balances (%d reads); the position is checked next time",
+                    MAX_READS,
+                )
+                return
             if first:
                 # Base on the account beyond what the slots hold (after booking what the
                 # exchange reported) was there before the grid: it is not the grid's.
-                state.position_offset = actual - book.inventory
+                state.position_offset = reading.position - book.inventory
+                state.last_trade_id = reading.newest_trade_id
                 continue
-            if not queried:
-                return
+            if result.suspect is not None:
+                divergent += 1
+                continue
+            if result.halt is None:
+                state.last_trade_id = reading.newest_trade_id
+            return
+
+    def read(self, symbol: str, base: str, after_id: int | None) -> Reading:
+        """Trade list, open orders, balances, trade list: again while fills land among them."""
+        exchange = self.exchange
+        for _ in range(MAX_READS):
+            newest = self._trade_list_end(symbol, after_id)
+            open_orders = exchange.open_orders(symbol)
+            balance = exchange.balances().get(base)
+            position = balance.total if balance is not None else Decimal(0)
+            if not exchange.own_trades(symbol, newest, 1):
+                return Reading(open_orders, position, newest, settled=True)
+            self.rereads += 1
+            log.info("reconciliation: a fill landed among the reads; reading again")
+            after_id = newest
+        return Reading(open_orders, position, newest, settled=False)
+
+    def _trade_list_end(self, symbol: str, after_id: int | None) -> int | None:
+        """The newest own trade id: ``after_id``, or the last of the trades listed after it."""
+        newest = after_id
+        while page := self.exchange.own_trades(symbol, newest, TRADE_PAGE):
+            newest = page[-1].trade_id
+            if len(page) < TRADE_PAGE:
+                break
+        return newest
 
     def _carry_out(self, state: GridState, corrections: Sequence[Correction], ts_ms: int) -> bool:
         """Perform the corrections; return True when an order was looked up."""
@@ -109,6 +191,7 @@ class Upkeep:
                 state.position_offset += correction.actual - correction.expected
             elif isinstance(correction, Halt):
                 self.halt(RiskEventKind.POSITION_DIVERGENCE, correction.reason, ts_ms)
+            # SuspectDivergence: nothing to do but read again (``reconcile``).
         return queried
 
     def clean(self, state: GridState, price: Decimal, ts_ms: int) -> list[OrderAction]:

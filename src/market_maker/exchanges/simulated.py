@@ -58,7 +58,7 @@ from market_maker.domain.instrument import floor_to, split_symbol
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
 from market_maker.exchanges import reduce_only
-from market_maker.exchanges.base import Balance
+from market_maker.exchanges.base import Balance, OwnTrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,9 @@ class SimulatedExchangeConfig:
         fill_ledger: Keep every fill report in ``SimulatedExchange.fills`` (the paper
             venue serves them). Off, fills are only counted (``fill_count``): a backtest
             books them as they come and needs no copy.
+        trade_history: With ``fill_ledger`` off, how many of the latest fills ``own_trades``
+            still answers for (older ones are forgotten, as a venue's trade history ends
+            somewhere); with the ledger on, every fill is answered from the ledger.
     """
 
     maker_fee: Decimal = Decimal("0.001")
@@ -92,6 +95,7 @@ class SimulatedExchangeConfig:
     qty_step: Decimal | None = None
     order_history: int | None = None
     fill_ledger: bool = True
+    trade_history: int = 1000
 
     def __post_init__(self) -> None:
         if self.order_history is not None and self.order_history < 0:
@@ -99,6 +103,8 @@ class SimulatedExchangeConfig:
                 f"order_history: expected 0 or more finished orders, or None for all, "
                 f"found {self.order_history}"
             )
+        if self.trade_history < 0:
+            raise ValueError(f"trade_history: expected 0 or more fills, found {self.trade_history}")
 
 
 @dataclass(slots=True)
@@ -119,6 +125,22 @@ class SimOrder:
 
 _LAST = "\U0010ffff"
 """Sorts after every id: a bisection key past all entries of one price."""
+
+
+def _own_trade(trade_id: int, fill: OrderUpdate) -> OwnTrade:
+    """The trade-list entry of one fill report."""
+    assert fill.liquidity is not None  # every fill report names its liquidity
+    return OwnTrade(
+        trade_id=trade_id,
+        order_id=fill.order_id,
+        client_order_id=fill.client_order_id,
+        side=fill.side,
+        price=fill.last_fill_price,
+        qty=fill.last_fill_qty,
+        fee=fill.last_fee,
+        liquidity=fill.liquidity,
+        ts_ms=fill.ts_ms,
+    )
 
 
 def _queue_entry(order: SimOrder) -> tuple[Decimal, str, str]:
@@ -157,6 +179,8 @@ class SimulatedExchange:
         # Every fill report, in order (the venue's ledger), when ``config.fill_ledger``.
         self.fills: list[OrderUpdate] = []
         self.fill_count = 0  # fill reports sent so far
+        # Without the ledger, the latest fill reports ``own_trades`` answers for (bounded).
+        self._recent_fills: deque[OrderUpdate] = deque(maxlen=self.config.trade_history)
 
     # -- Exchange interface ----------------------------------------------------------------
 
@@ -214,6 +238,21 @@ class SimulatedExchange:
     def balances(self) -> dict[str, Balance]:
         """Free and locked balances by asset."""
         return {a: Balance(a, self.free[a], self.locked.get(a, ZERO)) for a in self.free}
+
+    def own_trades(self, symbol: str, after_id: int | None, limit: int = 1000) -> list[OwnTrade]:
+        """Our fills with a trade id above ``after_id``, oldest first, at most ``limit``.
+
+        The trade id is the fill's 1-based sequence number on this venue. Without the fill
+        ledger only the latest ``config.trade_history`` fills are still answered for.
+        """
+        if self.config.fill_ledger:
+            held, first_id = self.fills, 1
+        else:
+            held, first_id = list(self._recent_fills), self.fill_count - len(self._recent_fills) + 1
+        start = max(0, (after_id or 0) + 1 - first_id)
+        return [
+            _own_trade(first_id + i, held[i]) for i in range(start, min(len(held), start + limit))
+        ]
 
     def total(self, asset: str) -> Decimal:
         """Free plus locked amount of ``asset`` (the base total is the position)."""
@@ -362,6 +401,8 @@ class SimulatedExchange:
         self.fill_count += 1
         if self.config.fill_ledger:
             self.fills.append(report)
+        else:
+            self._recent_fills.append(report)
         if order.status is OrderStatus.FILLED:
             self._finish(order)
         return report

@@ -35,7 +35,12 @@ from urllib.parse import quote, urlencode
 
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
-from market_maker.exchanges.base import Balance, FatalExchangeError, RetryableExchangeError
+from market_maker.exchanges.base import (
+    Balance,
+    FatalExchangeError,
+    OwnTrade,
+    RetryableExchangeError,
+)
 from market_maker.paper.protocol import (
     IndexedCandle,
     Ledger,
@@ -47,6 +52,7 @@ from market_maker.paper.protocol import (
     market_from_json,
     request_to_json,
     rules_from_json,
+    trades_from_json,
     update_from_json,
 )
 
@@ -114,6 +120,13 @@ class PaperExchange:
     def balances(self) -> dict[str, Balance]:
         """Free and locked balances by asset."""
         return self._read(balances_from_json, self._call("GET", "/balances"))
+
+    def own_trades(self, symbol: str, after_id: int | None, limit: int = 1000) -> list[OwnTrade]:
+        """Our fills on ``symbol`` with a trade id above ``after_id``, oldest first."""
+        params: dict[str, object] = {"symbol": symbol, "limit": limit}
+        if after_id is not None:
+            params["after_id"] = after_id
+        return self._read(trades_from_json, self._call("GET", "/trades?" + urlencode(params)))
 
     # -- market rules, market time and the ledger --------------------------------------------------
 

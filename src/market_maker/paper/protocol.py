@@ -20,7 +20,7 @@ from market_maker.domain.errors import InvalidDecimalError, MarketMakerError
 from market_maker.domain.instrument import Instrument, MarketRules
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import OrderUpdate, PlaceOrderRequest
-from market_maker.exchanges.base import Balance
+from market_maker.exchanges.base import Balance, OwnTrade
 
 Json = dict[str, Any]
 """A JSON object as Python data."""
@@ -143,6 +143,22 @@ def update_to_json(update: OrderUpdate) -> Json:
         "ts_ms": update.ts_ms,
         "reject_reason": update.reject_reason,
         "post_only_reject": update.post_only_reject,
+    }
+
+
+def trade_to_json(trade: OwnTrade) -> Json:
+    """One entry of our trade list, every decimal as a string."""
+    d = decimal_to_str
+    return {
+        "trade_id": trade.trade_id,
+        "order_id": trade.order_id,
+        "client_order_id": trade.client_order_id,
+        "side": trade.side.value,
+        "price": d(trade.price),
+        "qty": d(trade.qty),
+        "fee": d(trade.fee),
+        "liquidity": trade.liquidity.value,
+        "ts_ms": trade.ts_ms,
     }
 
 
@@ -272,6 +288,28 @@ def update_from_json(data: object) -> OrderUpdate:
             reject_reason=_str(m, "reject_reason"),
             post_only_reject=_bool(m, "post_only_reject"),
         )
+
+
+def trades_from_json(data: object) -> list[OwnTrade]:
+    """Read the body of ``GET /trades``: ``{"trades": [...]}`` (as ``trade_to_json`` writes)."""
+    with _reading("trades"):
+        items = _guard("trades", data)["trades"]
+        if not isinstance(items, list):
+            raise ProtocolError(f"expected a list of trades, found {items!r}")
+        return [
+            OwnTrade(
+                trade_id=_int(m, "trade_id"),
+                order_id=_str(m, "order_id"),
+                client_order_id=_str(m, "client_order_id"),
+                side=Side(m["side"]),
+                price=_dec(m, "price"),
+                qty=_dec(m, "qty"),
+                fee=_dec(m, "fee"),
+                liquidity=Liquidity(m["liquidity"]),
+                ts_ms=_int(m, "ts_ms"),
+            )
+            for m in (_guard("trade", item) for item in items)
+        ]
 
 
 def candle_from_json(data: object) -> Candle:

@@ -30,12 +30,16 @@ from market_maker.paper.protocol import (
     candle_to_json,
     request_to_json,
     rules_to_json,
+    trade_to_json,
     update_to_json,
 )
 from market_maker.paper.venue import MarketClock, PaperVenue
 
 MAX_CANDLES_PER_REQUEST = 10_000
 """Upper bound of ``GET /candles?limit=``: a client that is further behind asks again."""
+
+MAX_TRADES_PER_REQUEST = 1000
+"""Upper bound of ``GET /trades?limit=``: a client pages on with ``after_id``."""
 
 
 class PlaceOrderBody(BaseModel):
@@ -147,6 +151,16 @@ def create_app(venue: PaperVenue, *, speed: float = 0.0) -> FastAPI:
     @app.get("/balances")
     def balances() -> Json:
         return balances_to_json(venue.balances())
+
+    @app.get("/trades", response_model=None)
+    def trades(
+        symbol: str | None = None,
+        after_id: Annotated[int | None, Query(ge=0)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_TRADES_PER_REQUEST)] = MAX_TRADES_PER_REQUEST,
+    ) -> Json | JSONResponse:
+        if (bad := wrong_symbol(symbol)) is not None:
+            return bad
+        return {"trades": [trade_to_json(t) for t in venue.own_trades(after_id, limit)]}
 
     @app.get("/market")
     def market() -> Json:

@@ -23,7 +23,7 @@ from market_maker.domain.enums import OrderStatus
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
-from market_maker.exchanges.base import Balance
+from market_maker.exchanges.base import Balance, OwnTrade
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.paper.journal import (
     CandleEvent,
@@ -195,6 +195,11 @@ class PaperVenue:
         """Free and locked balances by asset."""
         with self._lock:
             return self.exchange.balances()
+
+    def own_trades(self, after_id: int | None, limit: int) -> list[OwnTrade]:
+        """Our fills with a trade id above ``after_id``, oldest first, at most ``limit``."""
+        with self._lock:
+            return self.exchange.own_trades(self.symbol, after_id, limit)
 
     def ledger(self) -> Ledger:
         """Every order held (request and current state) and every fill report, in order."""

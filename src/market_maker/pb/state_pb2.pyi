@@ -94,7 +94,7 @@ class RiskLayerState(_message.Message):
     def __init__(self, monitor: _Optional[_Union[RiskMonitorState, _Mapping]] = ..., breaker: _Optional[_Union[CircuitBreakerState, _Mapping]] = ..., open_round_trips: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class State(_message.Message):
-    __slots__ = ("bot_id", "symbol", "slots", "retired_orders", "order_seq", "anchor_price", "last_price", "last_update_time", "version", "risk_mode", "realized_pnl", "fees_paid", "center_price", "interval", "baseline_atr", "atr", "checksum", "position_offset", "risk_layer")
+    __slots__ = ("bot_id", "symbol", "slots", "retired_orders", "order_seq", "anchor_price", "last_price", "last_update_time", "version", "risk_mode", "realized_pnl", "fees_paid", "center_price", "interval", "baseline_atr", "atr", "checksum", "position_offset", "risk_layer", "last_trade_id")
     class SlotsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class State(_message.Message):
     CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     POSITION_OFFSET_FIELD_NUMBER: _ClassVar[int]
     RISK_LAYER_FIELD_NUMBER: _ClassVar[int]
+    LAST_TRADE_ID_FIELD_NUMBER: _ClassVar[int]
     bot_id: str
     symbol: str
     slots: _containers.MessageMap[str, _slot_pb2.InventorySlot]
@@ -140,4 +141,5 @@ class State(_message.Message):
     checksum: str
     position_offset: str
     risk_layer: RiskLayerState
-    def __init__(self, bot_id: _Optional[str] = ..., symbol: _Optional[str] = ..., slots: _Optional[_Mapping[str, _slot_pb2.InventorySlot]] = ..., retired_orders: _Optional[_Iterable[_Union[_slot_pb2.OrderRecord, _Mapping]]] = ..., order_seq: _Optional[int] = ..., anchor_price: _Optional[str] = ..., last_price: _Optional[str] = ..., last_update_time: _Optional[int] = ..., version: _Optional[int] = ..., risk_mode: _Optional[_Union[_enums_pb2.RiskState, str]] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., center_price: _Optional[str] = ..., interval: _Optional[str] = ..., baseline_atr: _Optional[str] = ..., atr: _Optional[_Union[AtrState, _Mapping]] = ..., checksum: _Optional[str] = ..., position_offset: _Optional[str] = ..., risk_layer: _Optional[_Union[RiskLayerState, _Mapping]] = ...) -> None: ...
+    last_trade_id: int
+    def __init__(self, bot_id: _Optional[str] = ..., symbol: _Optional[str] = ..., slots: _Optional[_Mapping[str, _slot_pb2.InventorySlot]] = ..., retired_orders: _Optional[_Iterable[_Union[_slot_pb2.OrderRecord, _Mapping]]] = ..., order_seq: _Optional[int] = ..., anchor_price: _Optional[str] = ..., last_price: _Optional[str] = ..., last_update_time: _Optional[int] = ..., version: _Optional[int] = ..., risk_mode: _Optional[_Union[_enums_pb2.RiskState, str]] = ..., realized_pnl: _Optional[str] = ..., fees_paid: _Optional[str] = ..., center_price: _Optional[str] = ..., interval: _Optional[str] = ..., baseline_atr: _Optional[str] = ..., atr: _Optional[_Union[AtrState, _Mapping]] = ..., checksum: _Optional[str] = ..., position_offset: _Optional[str] = ..., risk_layer: _Optional[_Union[RiskLayerState, _Mapping]] = ..., last_trade_id: _Optional[int] = ...) -> None: ...

@@ -36,6 +36,7 @@ from market_maker.risk.reconcile import (
     Halt,
     QueryOrder,
     ReconcileResult,
+    SuspectDivergence,
     reconcile,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "SafetyCheckError",
     "SafetyChecksConfig",
     "SafetyInputs",
+    "SuspectDivergence",
     "UnknownOrderPolicy",
     "clean_orders",
     "combine_states",

@@ -136,6 +136,13 @@ class ReconcilerConfig(BaseModel):
         le=100,
         description="Position divergence up to this percent is corrected; above it halts.",
     )
+    divergence_confirmations: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Consecutive consistent reads that must show a position divergence "
+        "before it is corrected or halts; 1 = act on the first.",
+    )
     interval_s: int = Field(
         3600,
         ge=0,

@@ -26,6 +26,12 @@ Rules:
   max(|expected|, |actual|) x 100`` (zero when both are zero). Up to ``max_divergence_pct``:
   ``CorrectPosition``; above: ``Halt``. The check is deferred while any ``QueryOrder`` is
   outstanding (their answers may explain the gap): run the reconciler again after booking.
+* **Confirmation**: a divergence is acted on only when it persists. Until
+  ``divergence_confirmations`` consecutive checks (``divergent_checks`` earlier ones plus
+  this one) have seen one, the verdict is ``SuspectDivergence``: read the exchange again
+  and check again. The caller must hand in reads that are consistent with each other (no
+  fill landed between the open orders and the balances: see ``market_maker.engine.upkeep``);
+  confirmation then covers what a venue's endpoints still disagree on for a moment.
 """
 
 from collections.abc import Mapping, Sequence
@@ -91,6 +97,21 @@ class CorrectPosition:
 
 
 @dataclass(frozen=True, slots=True)
+class SuspectDivergence:
+    """A divergence not yet confirmed: read the exchange again and check again.
+
+    ``seen`` consecutive checks (this one included) found a divergence; ``needed`` must.
+    """
+
+    expected: Decimal
+    actual: Decimal
+    divergence_pct: Decimal
+    seen: int
+    needed: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Halt:
     """Stop trading: the divergence is too large to correct automatically."""
 
@@ -100,7 +121,15 @@ class Halt:
     reason: str
 
 
-Correction = BookUpdate | AdoptOrder | CancelUnknownOrder | QueryOrder | CorrectPosition | Halt
+Correction = (
+    BookUpdate
+    | AdoptOrder
+    | CancelUnknownOrder
+    | QueryOrder
+    | SuspectDivergence
+    | CorrectPosition
+    | Halt
+)
 """Any correction the reconciler proposes."""
 
 
@@ -123,6 +152,11 @@ class ReconcileResult:
     def halt(self) -> Halt | None:
         """The halt correction, if the reconciler asks for one."""
         return next((c for c in self.corrections if isinstance(c, Halt)), None)
+
+    @property
+    def suspect(self) -> SuspectDivergence | None:
+        """The unconfirmed divergence, if the reconciler wants another look."""
+        return next((c for c in self.corrections if isinstance(c, SuspectDivergence)), None)
 
 
 def divergence_pct(expected: Decimal, actual: Decimal) -> Decimal:
@@ -151,12 +185,14 @@ def reconcile(
     recent_reports: Sequence[OrderUpdate] = (),
     exchange_position: Decimal | None = None,
     position_offset: Decimal = ZERO,
+    divergent_checks: int = 0,
 ) -> ReconcileResult:
     """Compare the exchange with the book and list the corrections (rules in the module doc).
 
     ``recent_reports`` are the exchange's latest reports of recently filled or closed
     orders; ``position_offset`` is base currency held outside the grid (counted as
-    expected).
+    expected); ``divergent_checks`` is how many position checks in a row, just before this
+    one, found a divergence.
     """
     prefix = id_prefix(bot_id, symbol)
     latest: dict[str, OrderUpdate] = {}
@@ -173,7 +209,7 @@ def reconcile(
     if exchange_position is not None and checked:
         booked = sum((s.position_qty for s in slots.values()), ZERO)
         expected = booked + position_offset + plan.position_delta
-        position = _position_correction(expected, exchange_position, config)
+        position = _position_correction(expected, exchange_position, config, divergent_checks)
         if position is not None:
             corrections.append(position)
     foreign = sum(1 for u in open_orders if not u.client_order_id.startswith(prefix))
@@ -294,12 +330,23 @@ def _adoption(
 
 
 def _position_correction(
-    expected: Decimal, actual: Decimal, config: ReconcilerConfig
-) -> CorrectPosition | Halt | None:
+    expected: Decimal, actual: Decimal, config: ReconcilerConfig, divergent_checks: int
+) -> SuspectDivergence | CorrectPosition | Halt | None:
     if actual == expected:
         return None
     pct = divergence_pct(expected, actual)
     numbers = f"exchange position {actual}, book expects {expected} ({pct:.4f}% apart"
+    seen, needed = divergent_checks + 1, config.divergence_confirmations
+    if seen < needed:
+        return SuspectDivergence(
+            expected,
+            actual,
+            pct,
+            seen,
+            needed,
+            f"{numbers}); seen {seen} of the {needed} consecutive times "
+            "divergence_confirmations requires: reading the exchange again",
+        )
     if pct <= config.max_divergence_pct:
         return CorrectPosition(
             expected,

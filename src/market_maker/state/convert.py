@@ -266,6 +266,7 @@ def state_to_pb(state: GridState) -> state_pb2.State:
         interval=optional_decimal_to_str(state.interval),
         baseline_atr=optional_decimal_to_str(state.baseline_atr),
         position_offset=optional_decimal_to_str(state.position_offset),
+        last_trade_id=state.last_trade_id,
     )
     for level, slot in book.slots.items():
         if level != slot.level:
@@ -331,6 +332,7 @@ def state_from_pb(msg: state_pb2.State) -> GridState:
         interval=read_optional_decimal(msg.interval, "State.interval"),
         baseline_atr=read_optional_decimal(msg.baseline_atr, "State.baseline_atr"),
         position_offset=read_optional_decimal(msg.position_offset, "State.position_offset"),
+        last_trade_id=msg.last_trade_id if msg.HasField("last_trade_id") else None,
         atr=atr_from_pb(msg.atr, where="State.atr") if msg.HasField("atr") else None,
         risk_layer=risk_layer_from_pb(msg.risk_layer) if msg.HasField("risk_layer") else None,
     )

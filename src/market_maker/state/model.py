@@ -29,6 +29,8 @@ class GridState:
         position_offset: Base currency on the exchange outside the slots (set at the first
             reconciliation; corrected by later ones).
         risk_layer: The risk components' state (monitor, breaker, open round trips).
+        last_trade_id: The venue's trade id of the newest own trade the reconciler booked
+            (``None`` until its first consistent read); it reads the trade list after it.
     """
 
     bot_id: str
@@ -45,3 +47,4 @@ class GridState:
     atr: AtrSnapshot | None = None
     position_offset: Decimal | None = None
     risk_layer: RiskLayerSnapshot | None = None
+    last_trade_id: int | None = None

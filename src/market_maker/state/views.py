@@ -63,6 +63,7 @@ def state_view(state: GridState) -> dict[str, Any]:
         "risk_state": state.risk_state.value,
         "position": decimal_to_str(book.inventory),
         "position_offset": _text(state.position_offset),
+        "last_trade_id": state.last_trade_id,
         "realized_pnl": decimal_to_str(book.realized_pnl),
         "fees_paid": decimal_to_str(book.fees_paid),
         "last_price": _text(state.last_price),

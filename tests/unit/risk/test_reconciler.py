@@ -110,7 +110,11 @@ def run(
     recent: list[OrderUpdate] | None = None,
     position: str | None = None,
     offset: str = "0",
+    divergent_checks: int | None = None,
 ) -> ReconcileResult:
+    """The verdict; by default on a divergence already seen as often as confirmation needs."""
+    if divergent_checks is None:
+        divergent_checks = config.divergence_confirmations - 1
     return reconcile(
         {s.level: s for s in slots},
         bot_id=BOT,
@@ -120,6 +124,7 @@ def run(
         recent_reports=recent or [],
         exchange_position=D(position) if position is not None else None,
         position_offset=D(offset),
+        divergent_checks=divergent_checks,
     )
 
 
