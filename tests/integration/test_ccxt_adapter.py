@@ -340,8 +340,13 @@ def test_stream_reports_fills_with_cumulative_fees(server: PaperServer, kind: Ma
         assert fill.trade_id and fill.last_fee == D("0.03996")
         # delivered by the stream: at most the one catch-up its first delivery owed
         assert venue.order_updates.catch_ups - rest_passes <= 1
-        prices = [e for e in venue.market_data.poll() if isinstance(e, PriceUpdate)]
-        assert prices and prices[-1].price == D("99840")
+        prices: list[Decimal] = []
+        deadline = time.monotonic() + 20
+        while D("99840") not in prices:  # the ticker stream's events arrive on their own time
+            assert time.monotonic() < deadline, f"no price 99840 from the stream: {prices}"
+            wake.wait(0.2)
+            wake.clear()
+            prices += [e.price for e in venue.market_data.poll() if isinstance(e, PriceUpdate)]
     assert not venue.loop.running
 
 
