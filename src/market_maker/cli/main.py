@@ -112,23 +112,65 @@ def demo(
 
 @app.command(name="run")
 def run_bot(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file of the bot.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Configuration file of the bot; without it: paper trading on the bundled "
+            "sample (a local paper exchange, through ccxt).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    speed: Annotated[
+        float,
+        typer.Option(min=0.1, help="Paper trading only: candles replayed per second."),
+    ] = 40.0,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Paper trading only: candles to replay instead of the bundled sample.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the bot with the Durable engine on the exchange its config names, until a signal.
+    """Trade: the bot of --config on its exchange through ccxt, until SIGINT or SIGTERM.
 
-    Stops on SIGINT or SIGTERM: the current step finishes, the state is saved, exit 0.
+    Without --config: paper trading. A paper exchange replays the bundled sample at --speed
+    candles per second; the packaged paper bot trades on it through ccxt and the Durable
+    engine, shows its progress, and at the end of the data prints the run's summary and
+    checks its books against the exchange's ledger (exit 1 if they differ).
     """
+    console = Console()
+    if config is None:
+        from market_maker.cli.paper_trading import run_paper_trading
+
+        if not run_paper_trading(console, data=data, speed=speed, quiet=quiet):
+            raise typer.Exit(1)
+        return
     app_config = load_config(config)
     from market_maker.durable import faults
-    from market_maker.live.runner import run_live
+    from market_maker.live.progress import ProgressView
+    from market_maker.live.run_summary import RunTracker
+    from market_maker.live.session import run_live, venue_name
 
     try:
         faults.arm_from_environment()  # crash tests only; inert unless the variable is set
     except ValueError as exc:
         raise MarketMakerError(str(exc)) from None
-
-    seen = run_live(app_config)
-    typer.echo(f"stopped after {seen} candles; state saved in {app_config.durable.database_url}")
+    tracker = RunTracker(app_config.symbol)
+    if quiet:
+        runner = run_live(app_config, observer=tracker, on_poll=tracker.on_poll)
+    else:
+        with ProgressView(tracker, console) as view:
+            runner = run_live(app_config, observer=tracker, on_poll=view)
+    typer.echo(
+        f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
+        f"saved in {app_config.durable.database_url}"
+    )
 
 
 @app.command()

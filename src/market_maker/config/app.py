@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 from typing import Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -60,18 +61,74 @@ class BacktestConfig(BaseModel):
     )
 
 
+CREDENTIAL_KEYS = frozenset({"api_key", "apikey", "key", "secret", "api_secret", "password"})
+"""Keys refused in the ``venue`` section: credentials never live in the configuration file."""
+
+
 class VenueConfig(BaseModel):
-    """Where ``market-maker run`` trades (for now: the paper exchange at a URL)."""
+    """Where ``market-maker run`` trades: one market of an exchange, through ccxt.
+
+    Credentials are not part of it: they come from the environment
+    (``MARKET_MAKER_API_KEY``, ``MARKET_MAKER_API_SECRET``) or from ``secrets_file``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    url: str = Field(
-        "http://127.0.0.1:8765",
-        description="Base URL of the paper exchange (market-maker paper-exchange).",
+    exchange: str = Field(
+        "binance",
+        min_length=1,
+        description="ccxt id of the exchange: binance (spot), binanceusdm (USD-M "
+        "perpetuals; symbol BASE/QUOTE:SETTLE) or another ccxt id.",
+    )
+    url: str | None = Field(
+        None,
+        description="Base URL of a Binance-compatible server to trade on instead of the "
+        "exchange's own hosts, e.g. the paper exchange at http://127.0.0.1:8765; unset: "
+        "the exchange itself.",
+    )
+    sandbox: bool = Field(
+        False, description="Trade on the exchange's test network (Binance spot testnet)."
+    )
+    streams: bool = Field(
+        True,
+        description="Order reports and prices from websockets, with REST polling as the "
+        "fallback; false: REST polling only.",
+    )
+    secrets_file: str | None = Field(
+        None,
+        description="YAML file with api_key and api_secret; unset: the environment "
+        "variables MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET.",
+    )
+    timeout_s: float = Field(
+        10, gt=0, le=120, description="Longest wait for one exchange answer before it is lost."
     )
     poll_interval_s: float = Field(
-        0.2, gt=0, le=60, description="Seconds between polls for new candles and order states."
+        0.2, gt=0, le=60, description="Seconds between polls for new prices and order states."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials(cls, data: object) -> object:
+        if isinstance(data, dict):
+            found = sorted(k for k in data if str(k).lower() in CREDENTIAL_KEYS)
+            if found:
+                raise ValueError(
+                    f"{', '.join(found)}: credentials are never read from the configuration "
+                    "file; remove them and set MARKET_MAKER_API_KEY and "
+                    "MARKET_MAKER_API_SECRET in the environment, or name a secrets_file"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _check_url(self) -> Self:
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(
+                    f"url: {self.url!r} is not an http(s) URL; write it like "
+                    "http://127.0.0.1:8765, or remove it to trade on the exchange itself"
+                )
+        return self
 
 
 class DurableConfig(BaseModel):

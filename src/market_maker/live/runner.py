@@ -26,13 +26,11 @@ at the first price, with the venue's balances and fee rates.
 
 import gc
 import logging
-import signal
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from types import FrameType
 
 from market_maker.config.app import AppConfig
 from market_maker.domain.instrument import MarketRules
@@ -266,38 +264,3 @@ class LiveRunner:
             spot=rules.spot,
         )
         self.checked = True
-
-
-def run_live(config: AppConfig) -> int:
-    """Run the bot of ``config`` on the paper exchange until SIGINT or SIGTERM.
-
-    The instrument rules and fee rates are the venue's (a configuration that states other
-    values is refused with ``VenueMismatchError``). Returns the number of candles seen.
-    """
-    from market_maker.durable.execution import durable_engine
-    from market_maker.live.paper_sources import PaperMarketData
-    from market_maker.live.polled import PolledOrderUpdates, SystemClock
-    from market_maker.live.venue_rules import with_venue_rules
-    from market_maker.paper.client import PaperExchange
-
-    exchange = PaperExchange(config.venue.url)
-    rules = exchange.market_rules(config.symbol)
-    config = with_venue_rules(config, rules, venue=config.venue.url)
-    sources = LiveSources(
-        venue=exchange,
-        market=PaperMarketData(exchange, config.symbol),
-        orders=PolledOrderUpdates(exchange, config.symbol),
-        clock=SystemClock(),
-    )
-    runner = LiveRunner(config, durable_engine(config, exchange), sources, rules)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        runner.request_stop()
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        runner.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return runner.candles_seen

@@ -32,10 +32,13 @@ PAGE = 1000
 
 
 def ticker_price(symbol: str, ticker: Mapping[str, Any]) -> PriceUpdate | None:
-    """A ccxt ticker as a price update, or ``None`` when it has no price or time."""
+    """A ccxt ticker as a price update, or ``None`` when it has no price or time.
+
+    A price that is not positive (a market with no trade yet answers 0) is no price.
+    """
     price = pick(ticker, "last", "lastPrice", "c")
     ts = ticker.get("timestamp")
-    if price is None or not ts:
+    if price is None or price <= 0 or not ts:
         return None
     return PriceUpdate(
         symbol,
@@ -77,7 +80,12 @@ class CcxtMarketData:
     def catch_up(self, after_ms: int, limit: int) -> list[MarketEvent]:
         """The closed candles after ``after_ms`` (the newest ``limit``), then the price now."""
         price = self._rest_price()
-        now_ms = price.ts_ms if price is not None else self.ex.milliseconds()
+        if price is None:  # no trade yet (a market that has not opened): nothing to read
+            self.last_candle_ms = after_ms if after_ms > 0 else -1
+            if self.stream is not None:
+                self.stream.drain()
+            return []
+        now_ms = price.ts_ms
         start = max(after_ms + 1, (now_ms // CANDLE_MS - limit) * CANDLE_MS)
         candles = self._closed_since(start, now_ms)[-limit:]
         forming_ms = now_ms // CANDLE_MS * CANDLE_MS
@@ -85,7 +93,7 @@ class CcxtMarketData:
             candles[-1].open_time_ms if candles else max(after_ms, forming_ms - CANDLE_MS)
         )
         events: list[MarketEvent] = list(candles)
-        if price is not None and price.ts_ms > after_ms:
+        if price.ts_ms > after_ms:
             events.append(price)
         if self.stream is not None:
             self.stream.drain()  # what came before the catch-up is older than it

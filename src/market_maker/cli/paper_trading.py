@@ -1,0 +1,244 @@
+"""``market-maker run`` without a configuration: paper trading from start to finish.
+
+1. start the paper exchange in a child process (``market-maker paper-exchange``) on the
+   bundled sample (or ``--data``), serving the Binance USD-M API, with market time paused;
+   once the bot has connected, market time runs at ``--speed`` candles per second (a
+   ``Pacer`` thread advances it on a fixed schedule), so the bot sees every candle;
+2. run the packaged paper bot (``examples/paper.yaml``) against it through ccxt and the
+   Durable engine on a fresh SQLite database in ``out/paper/``, with live progress;
+3. when the exchange has replayed its last candle and the bot has decided on it, stop the
+   bot, print the same summary as a backtest, and check the bot's books against the
+   exchange's ledger (fills booked once, position, realized PnL, fees, open orders).
+
+The CLI imports this module only for that command (it pulls in ccxt and DBOS).
+"""
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+
+from market_maker.backtest.report_terminal import print_summary
+from market_maker.config.app import AppConfig, DurableConfig
+from market_maker.config.loader import load_config
+from market_maker.domain.errors import MarketMakerError
+from market_maker.domain.instrument import split_symbol
+from market_maker.live.audit import audit, books_from_status, ledger_view
+from market_maker.live.progress import ProgressView
+from market_maker.live.run_summary import RunTracker, print_audit, run_result
+from market_maker.live.runner import LiveRunner
+from market_maker.live.session import run_live
+from market_maker.live.status import booked_fill_rows, bot_status
+from market_maker.paper.control import PaperControl
+
+PAPER_DIR = Path("out/paper")
+"""Where a paper run keeps its database (emptied at the start of each run)."""
+DEFAULT_SPEED = 40.0
+"""Candles per second of the replay: the 4,320-candle sample in under two minutes."""
+START_TIMEOUT_S = 60.0
+"""Longest wait for the paper exchange to listen."""
+CHECK_EVERY_S = 1.0
+"""How often the run asks the exchange whether its data is exhausted."""
+
+
+def paper_config_path() -> Path:
+    """The packaged paper-trading configuration."""
+    return Path(str(files("market_maker.examples").joinpath("paper.yaml")))
+
+
+class Pacer:
+    """Advances the paper exchange one candle every ``1 / speed`` seconds, on a thread.
+
+    The schedule is fixed from the start (candle ``k`` is due ``k / speed`` seconds after
+    it), so a slow answer does not make the replay drift. It stops at the end of the data,
+    at ``stop``, or when the exchange stops answering.
+    """
+
+    def __init__(self, control: PaperControl, speed: float, total: int) -> None:
+        self.control = control
+        self.total = total
+        self.interval_s = 1.0 / speed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="paper-pacer", daemon=True)
+
+    def start(self) -> None:
+        """Start advancing (once)."""
+        if self._thread.ident is None and not self._stop.is_set():
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop advancing and wait for the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        started, due = time.monotonic(), 1
+        while not self._stop.wait(max(started + due * self.interval_s - time.monotonic(), 0)):
+            try:
+                index = self.control.advance(1)
+            except MarketMakerError:
+                return
+            if index >= self.total:
+                return
+            due += 1
+
+
+class EndOfData:
+    """The runner's hook: the progress display, then a stop once the data is exhausted.
+
+    Every ``CHECK_EVERY_S`` it asks the exchange (``/paper/market``) whether it replayed
+    its last candle; once it has, and the bot has decided at that candle's price, the run
+    stops.
+    """
+
+    def __init__(
+        self,
+        control: PaperControl,
+        progress: Callable[[LiveRunner], None],
+        pacer: Pacer,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.control = control
+        self.progress = progress
+        self.pacer = pacer
+        self.monotonic = monotonic
+        self._next_check = float("-inf")
+
+    def __call__(self, runner: LiveRunner) -> None:
+        """After a poll: start market time, show progress; stop when the data is done."""
+        self.pacer.start()  # the bot is connected and its engine started: let time run
+        self.progress(runner)
+        now = self.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + CHECK_EVERY_S
+        market = self.control.market()
+        seen = runner.engine.state.last_update_ms
+        if market.done and market.last_open_ms is not None and seen >= market.last_open_ms:
+            runner.request_stop()
+
+
+def start_paper_exchange(
+    config_path: Path, data: Path | None, speed: float, market: str
+) -> tuple["subprocess.Popen[str]", str]:
+    """Start ``market-maker paper-exchange`` on a free port; the process and its URL."""
+    command = [
+        sys.executable, "-m", "market_maker", "paper-exchange", "--config", str(config_path),
+        "--port", "0", "--speed", f"{speed:g}", "--market", market,
+    ]  # fmt: skip
+    if data is not None:
+        command += ["--data", str(data)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+    )
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read(stream: IO[str]) -> None:
+        for line in stream:
+            if line.startswith("listening on "):
+                found.append(line.removeprefix("listening on ").strip())
+                ready.set()
+        ready.set()  # the exchange exited before listening
+
+    assert process.stdout is not None
+    threading.Thread(target=read, args=(process.stdout,), daemon=True).start()
+    if not ready.wait(START_TIMEOUT_S) or not found:
+        process.kill()
+        error = process.stderr.read() if process.stderr is not None else ""
+        raise MarketMakerError(f"the paper exchange did not start: {error.strip()[-800:]}")
+    return process, found[0]
+
+
+def fresh_database(folder: Path) -> str:
+    """An empty SQLite database in ``folder`` (a previous paper run's is removed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("paper.db*"):
+        stale.unlink()
+    return f"sqlite:///{folder / 'paper.db'}"
+
+
+def run_paper_trading(
+    console: Console,
+    *,
+    data: Path | None = None,
+    speed: float = DEFAULT_SPEED,
+    quiet: bool = False,
+    folder: Path = PAPER_DIR,
+) -> bool:
+    """Paper-trade the packaged bot to the end of the data; True when its books match."""
+    config_path = paper_config_path()
+    base = load_config(config_path)
+    market = "spot" if base.backtest.spot else "usdm"
+    process, url = start_paper_exchange(config_path, data, 0.0, market)
+    pacer: Pacer | None = None
+    try:
+        control = PaperControl(url)
+        total = control.market().total
+        pacer = Pacer(control, speed, total)
+        config = base.model_copy(
+            update={
+                "venue": base.venue.model_copy(update={"url": url}),
+                "durable": DurableConfig(database_url=fresh_database(folder)),
+            }
+        )
+        console.print(
+            f"paper trading {config.symbol} through ccxt ({config.venue.exchange}) on the "
+            f"paper exchange at {url}: {total:,} candles at {speed:g} per second; state in "
+            f"{folder}/"
+        )
+        tracker = RunTracker(config.symbol)
+        if quiet:
+            hook = EndOfData(control, tracker.on_poll, pacer)
+            runner = run_live(config, observer=tracker, on_poll=hook)
+        else:
+            with ProgressView(tracker, console, candles_total=total) as view:
+                runner = run_live(config, observer=tracker, on_poll=EndOfData(control, view, pacer))
+        pacer.stop()
+        return report(console, config, runner, tracker, control)
+    finally:
+        if pacer is not None:
+            pacer.stop()
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def report(
+    console: Console,
+    config: AppConfig,
+    runner: LiveRunner,
+    tracker: RunTracker,
+    control: PaperControl,
+) -> bool:
+    """Print the run's summary and the audit of its books; True when the books match."""
+    base, _ = split_symbol(config.symbol)
+    balances = control.balances()
+    if tracker.started:
+        from market_maker.exchanges.base import Balance
+
+        final = {a: Balance(a, total, total - total) for a, total in balances.items()}
+        result = run_result(
+            tracker,
+            runner.engine,
+            runner.counts.candles,
+            config=config.model_dump(mode="json"),
+            final_balances=final,
+        )
+        print_summary(result, console, "Paper run")
+    status = bot_status(config)
+    if status is None:
+        raise MarketMakerError(f"the bot left no state in {config.durable.database_url}")
+    books = books_from_status(status, booked_fill_rows(config))
+    ledger = ledger_view(control.ledger(), control.position(base))
+    return print_audit(audit(books, ledger), books, ledger, console)

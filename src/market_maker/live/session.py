@@ -1,0 +1,118 @@
+"""A live run through ccxt: credentials, the venue's ports, the Durable engine, the runner.
+
+``run_live`` is what ``market-maker run --config`` does: it reads the credentials
+(``config.credentials``), connects to the market through the ccxt adapter
+(``market_maker.exchanges.ccxt``), takes the instrument rules and fee rates from the venue
+(the configuration may only agree: ``live.venue_rules``), builds the Durable engine and
+drives it with a ``LiveRunner`` until SIGINT, SIGTERM or the ``on_poll`` hook stops it.
+Nothing is placed before the connection has authenticated (``connect`` reads the balances
+first) and the start-up safety checks have passed.
+"""
+
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from market_maker.config.app import AppConfig
+from market_maker.config.credentials import Credentials, load_credentials
+from market_maker.domain.errors import MarketMakerError
+from market_maker.engine.base import EngineObserver
+from market_maker.live.runner import LiveRunner, LiveSources
+
+if TYPE_CHECKING:
+    from market_maker.exchanges.ccxt import CcxtSettings
+
+PollHook = Callable[[LiveRunner], None]
+"""Called by the runner after every poll (progress display, end-of-data check)."""
+
+
+def venue_name(config: AppConfig) -> str:
+    """Where the run trades, for messages: the exchange id, and the URL when one is set."""
+    v = config.venue
+    where = f" at {v.url}" if v.url else " (testnet)" if v.sandbox else ""
+    return f"{v.exchange}{where}"
+
+
+def ccxt_settings(config: AppConfig, credentials: Credentials) -> "CcxtSettings":
+    """The ccxt adapter's settings for ``config``'s venue.
+
+    Raises:
+        MarketMakerError: A setting the adapter refuses (unknown exchange id, a symbol
+            that is not a ccxt unified symbol); the message names it and the fix.
+    """
+    from market_maker.exchanges.ccxt import CcxtSettings, SettingsError
+
+    v = config.venue
+    try:
+        return CcxtSettings(
+            exchange_id=v.exchange,
+            symbol=config.symbol,
+            api_key=credentials.api_key,
+            secret=credentials.secret,
+            sandbox=v.sandbox,
+            base_url=v.url,
+            timeout_s=v.timeout_s,
+            streams=v.streams,
+        )
+    except SettingsError as exc:
+        raise MarketMakerError(f"venue.{exc}") from None
+
+
+def run_live(
+    config: AppConfig,
+    *,
+    observer: EngineObserver | None = None,
+    on_poll: PollHook | None = None,
+    handle_signals: bool = True,
+) -> LiveRunner:
+    """Trade ``config``'s bot on its venue until stopped; return the finished runner.
+
+    Args:
+        config: The bot's configuration.
+        observer: Told of every fill and risk event (a run tracker).
+        on_poll: Called after every poll; may call ``runner.request_stop()``.
+        handle_signals: Stop cleanly on SIGINT and SIGTERM (the main thread only).
+
+    Raises:
+        MarketMakerError: No credentials, a refused setting, authentication failed
+            (``FatalExchangeError``), the venue unreachable, a configuration that disagrees
+            with the venue's rules, or a start-up safety check failed.
+    """
+    from market_maker.durable.execution import durable_engine
+    from market_maker.exchanges.ccxt import connect
+    from market_maker.live.polled import SystemClock
+    from market_maker.live.venue_rules import with_venue_rules
+
+    venue = connect(ccxt_settings(config, load_credentials(config.venue)))
+    try:
+        rules = venue.exchange.market_rules(config.symbol)
+        config = with_venue_rules(config, rules, venue=venue_name(config))
+        sources = LiveSources(
+            venue=venue.exchange,
+            market=venue.market_data,
+            orders=venue.order_updates,
+            clock=SystemClock(),
+        )
+        engine = durable_engine(config, venue.exchange, observer=observer)
+        runner = LiveRunner(config, engine, sources, rules, on_poll=on_poll)
+        venue.attach_wake(runner.wake)
+        if handle_signals:
+            _run_until_signal(runner)
+        else:
+            runner.run()
+    finally:
+        venue.close()
+    return runner
+
+
+def _run_until_signal(runner: LiveRunner) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        runner.request_stop()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runner.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
