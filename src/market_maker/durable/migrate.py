@@ -11,11 +11,24 @@ HEAD = "0001"
 """The schema revision this build writes."""
 
 
+MIGRATION_LOCK_KEY = 0x6D6D_6D69_6772_6174  # "mmmigrat"
+"""PostgreSQL advisory-lock key that serializes migrations of several bots' processes."""
+
+
 def upgrade(engine: sa.Engine) -> None:
-    """Bring the application tables of ``engine``'s database to ``HEAD``."""
+    """Bring the application tables of ``engine``'s database to ``HEAD``.
+
+    Processes of several bots may start at once on one database: on PostgreSQL the
+    migration holds a transaction-level advisory lock, so one migrates and the others then
+    find the schema at ``HEAD``; SQLite transactions here take the write lock at ``BEGIN``.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
