@@ -27,6 +27,7 @@ import fcntl
 import hashlib
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,23 +73,45 @@ class BotLock:
             release()
 
 
-def acquire_bot_lock(database_url: str, bot_id: str, symbol: str) -> BotLock:
+RELEASE_WAIT_S = 5.0
+"""How long a start waits for a held lock to be released before it refuses.
+
+A process restarted right after its predecessor was killed may find the lock still held
+for a moment: PostgreSQL ends the dead client's session only once it notices the closed
+socket. A live holder is refused after this wait.
+"""
+
+
+def acquire_bot_lock(
+    database_url: str, bot_id: str, symbol: str, *, wait_s: float = RELEASE_WAIT_S
+) -> BotLock:
     """Take the lock of ``bot_id`` on ``symbol`` in ``database_url``'s database.
 
     Raises ``BotAlreadyRunningError`` (naming the bot, the database and the holder) when
-    another process holds it.
+    another process still holds it after ``wait_s`` seconds.
     """
     url = sa.engine.make_url(database_url)
-    if url.get_backend_name() == "postgresql":
-        return _postgres_lock(url, bot_id, symbol)
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:" or url.database.startswith("file::"):
-            return BotLock()
-        return _file_lock(url, Path(url.database), bot_id, symbol)
-    raise MarketMakerError(
-        f"durable.database_url: expected a sqlite:/// file or a postgresql+psycopg:// URL, "
-        f"found {url.render_as_string(hide_password=True)}"
-    )
+    backend = url.get_backend_name()
+    if backend == "sqlite" and (
+        not url.database or url.database == ":memory:" or url.database.startswith("file::")
+    ):
+        return BotLock()
+    if backend not in ("postgresql", "sqlite"):
+        raise MarketMakerError(
+            f"durable.database_url: expected a sqlite:/// file or a postgresql+psycopg:// "
+            f"URL, found {url.render_as_string(hide_password=True)}"
+        )
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if backend == "postgresql":
+                return _postgres_lock(url, bot_id, symbol)
+            assert url.database is not None
+            return _file_lock(url, Path(url.database), bot_id, symbol)
+        except BotAlreadyRunningError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)  # polling the lock: nothing signals its release to this process
 
 
 def _refusal(url: sa.URL, bot_id: str, symbol: str, holder: str) -> BotAlreadyRunningError:

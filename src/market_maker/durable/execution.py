@@ -10,9 +10,11 @@ Start-up: load the state from the application tables; launch DBOS, which recover
 workflows a crash interrupted (this process waits for them); resolve orders of unknown
 outcome; reconcile with the exchange; only then trade. State lives in tables of the same
 database as the DBOS system database (SQLite file or PostgreSQL URL), migrated by Alembic.
-DBOS recovers only workflows of the same application name, ``application_version`` and
-``executor_id``: the name is the bot's (``dbos_app_name``), the other
-two come from the configuration (``durable`` section; see the operations guide). One
+DBOS recovers only workflows of the same application name, application version and
+executor id. The name is the bot's (``dbos_app_name``: one DBOS application per bot id and
+symbol); the version is ``{name}@{durable.application_version}`` (DBOS wants version names
+unique across the applications of one database); the executor id is
+``durable.executor_id`` (see docs/durable_engine.md). One
 process runs one bot: ``open`` takes the bot's lock (``market_maker.durable.bot_lock``)
 first and refuses a second process of the same bot; bots with other ids or symbols share
 the database without touching each other's workflows or rows.
@@ -81,6 +83,7 @@ class DurableExecution:
         self.database_url = database_url or config.durable.database_url
         self.prefix = id_prefix(config.bot_id, config.symbol)
         self.app_name = dbos_app_name(config.bot_id, config.symbol)
+        self.app_version = f"{self.app_name}@{config.durable.application_version}"
         self.lock: BotLock | None = None
         self.db: sa.Engine | None = None
         self.store: TableStore | None = None
@@ -113,7 +116,7 @@ class DurableExecution:
                 # Recovery and queues are scoped by application name: one per bot.
                 "name": self.app_name,
                 "system_database_url": self.database_url,
-                "application_version": durable.application_version,
+                "application_version": self.app_version,
                 "executor_id": durable.executor_id,
                 "log_level": "WARNING",
                 "db_engine_kwargs": {"pool_pre_ping": False},
@@ -138,15 +141,19 @@ class DurableExecution:
         DBOS.launch()
         durable = self.config.durable
         unfinished = ["PENDING", "ENQUEUED"]
-        pending = DBOS.list_workflows(
-            status=unfinished, workflow_id_prefix=self.prefix, load_input=False
+        pending = DBOS.list_workflows(  # of every application name ([] = no filter)
+            status=unfinished,
+            workflow_id_prefix=self.prefix,
+            application_name=[],
+            load_input=False,
+            load_output=False,
         )
         ours = {
             s.workflow_id
             for s in DBOS.list_workflows(
                 status=unfinished,
                 workflow_id_prefix=self.prefix,
-                app_version=durable.application_version,
+                app_version=self.app_version,
                 executor_id=durable.executor_id,
                 application_name=self.app_name,
                 load_input=False,
