@@ -5,9 +5,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from market_maker.domain.errors import MarketMakerError
 from market_maker.durable.bot_lock import (
     BotAlreadyRunningError,
     BotLock,
@@ -108,3 +110,9 @@ def test_keys_and_dbos_application_names_tell_bots_apart() -> None:
     assert names[0].startswith("market-maker-alpha-btcusdt-")
     assert all(name == name.lower() for name in names)  # DBOS accepts lower case only
     assert all(-(2**63) <= lock_key(*bot) < 2**63 for bot in bots)
+
+
+def test_a_database_in_a_missing_directory_is_refused_with_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "bot.db"
+    with pytest.raises(MarketMakerError, match=r"cannot open the bot's lock file .*no-such-dir"):
+        acquire_bot_lock(f"sqlite:///{missing}", "alpha", SYMBOL)

@@ -171,7 +171,13 @@ def _postgres_holder(conn: sa.Connection, key: int) -> str:
 
 def _file_lock(url: sa.URL, database: Path, bot_id: str, symbol: str) -> BotLock:
     path = database.with_name(f"{database.name}.{id_prefix(bot_id, symbol).rstrip('-')}.lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise MarketMakerError(
+            f"durable.database_url: cannot open the bot's lock file {path} next to the "
+            f"database ({exc.strerror}); check that the directory exists and is writable"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
