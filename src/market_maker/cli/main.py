@@ -153,8 +153,8 @@ def run_bot(
     A local paper exchange replays the bundled 3-day BTC/USDT sample at --speed;
     the packaged bot trades on it through ccxt and the Durable engine (state in
     out/paper/, emptied at each start) and shows its progress. At the end of the
-    data it prints the run's summary and checks its books against the exchange's
-    ledger: exit 0 when they agree, 1 when they differ.
+    data (or at Ctrl-C) it prints the run's summary and checks its books against
+    the exchange's ledger: exit 0 when they agree, 1 when they differ.
 
     With --config FILE: the bot trades on venue.exchange (or the server at
     venue.url, or the testnet with venue.sandbox) until Ctrl-C or SIGTERM, then
