@@ -4,9 +4,12 @@ A terminal's Ctrl-C sends SIGINT to the whole foreground process group. The pape
 exchange is the bot's child process; it must survive the signal (its ledger is what the
 bot's books are checked against), and market time must stop before the bot does, so the
 bot books every fill the exchange made: the run ends with the summary and books that agree.
+Market time starts only after the bot has read the account at its first price, so the
+summary's initial equity is the account's starting balance.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +67,8 @@ def test_ctrl_c_stops_market_time_first_then_prints_the_summary_and_books_that_a
             bot.communicate()
     assert bot.returncode == 0, out + err
     assert "Paper run BTC/USDT:USDT" in out
+    # measured from the bot's first price, before market time ran: the account as funded
+    assert re.search(r"initial equity +│ +10,000(\.0+)? USDT", out), out
     assert "books agree with the exchange's ledger" in out, out
     assert "Traceback" not in err
     assert "error:" not in err

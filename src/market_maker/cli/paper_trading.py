@@ -1,9 +1,11 @@
 """``market-maker run`` without a configuration: paper trading from start to finish.
 
 1. start the paper exchange in a child process (``market-maker paper-exchange``) on the
-   bundled sample (or ``--data``), serving the Binance USD-M API, with market time paused;
-   once the bot has connected, market time runs at ``--speed`` candles per second (a
-   ``Pacer`` thread advances it on a fixed schedule), so the bot sees every candle;
+   bundled sample (or ``--data``), serving the Binance USD-M API, with market time paused
+   after the first candle; once the bot has connected and decided at that candle's price
+   (and its tracker has read the account), market time runs at ``--speed`` candles per
+   second (a ``Pacer`` thread advances it on a fixed schedule), so the bot sees every
+   candle;
 2. run the packaged paper bot (``examples/paper.yaml``) against it through ccxt and the
    Durable engine on a fresh SQLite database in ``out/paper/``, with live progress;
 3. when the exchange has replayed its last candle and the bot has decided on it, stop the
@@ -146,8 +148,8 @@ class EndOfData:
 
     def __call__(self, runner: LiveRunner) -> None:
         """After a poll: start market time, show progress; stop when the data is done."""
-        self.pacer.start()  # the bot is connected and its engine started: let time run
-        self.progress(runner)
+        self.progress(runner)  # first: the run's tracker reads the balances at the bot's price
+        self.pacer.start()  # the bot is connected and has decided: let time run
         if self.interrupted:
             self._stop_when_caught_up(runner)
             return
@@ -280,6 +282,7 @@ def run_paper_trading(
     try:
         control = PaperControl(url)
         total = control.market().total
+        control.advance(1)  # the first candle: a price to decide at before time runs
         pacer = Pacer(control, speed, total)
         config = base.model_copy(
             update={
