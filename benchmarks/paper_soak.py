@@ -22,8 +22,8 @@ Prints the report as text and, with ``--json FILE``, writes it as JSON.
     .venv/bin/python benchmarks/paper_soak.py --minutes 10 --speed 2 --json out/soak.json
 
 With ``--interval-s 60`` the reconciler is due at every candle (every 0.5 s of wall time at
-``--speed 2``): every one a chance to race a fill. The bundled sample from candle 1,700
-falls about 1,000 USDT and then rises: the grid buys, then sells.
+``--speed 2``): every one a chance to race a fill. The bundled sample's 1,200 candles from
+1,700 fall about 1,400 USDT and then rise about 2,700: the grid buys, then sells.
 """
 
 import argparse

@@ -1,10 +1,10 @@
 """The reconciler's race through the real path: a running bot, ccxt, the paper exchange.
 
 The paper exchange runs in manual time and the bot (``market-maker run --config``) in its
-own process, reconciling at every candle. Two cases:
+own process, reconciling at every candle (USD-M unless said). Two cases:
 
-* **A fill between two reads is no divergence.** The exchange's one-shot trigger
-  (``advance_after`` on ``/fapi/v1/openOrders``) moves the market, filling a resting buy,
+* **A fill between two reads is no divergence** (spot and USD-M). The exchange's one-shot
+  trigger (``advance_after`` on the open-orders path) moves the market, filling a resting buy,
   right after it answered the reconciler's open-orders request and before the reconciler
   asks for the balances and the position. Open orders from before the fill and a position
   from after it differ by the order's size; a reconciler comparing them halts (with
@@ -33,6 +33,7 @@ from market_maker.paper.connect import point_ccxt_at
 from tests.support.paper_binance import wait_until
 from tests.support.paper_process import (
     BotProcess,
+    Market,
     PaperProcess,
     audit_books,
     live_config,
@@ -47,18 +48,20 @@ START = 1700
 """Where in the bundled sample: the price falls, so resting buys fill."""
 CANDLES = 400
 """Candles the exchange holds."""
-OPEN_ORDERS = "/fapi/v1/openOrders"
-"""The USD-M open-orders path, which the reconciler reads before the balances."""
+OPEN_ORDERS: dict[Market, str] = {"spot": "/api/v3/openOrders", "usdm": "/fapi/v1/openOrders"}
+"""The open-orders path of each market kind, which the reconciler reads before the balances."""
 
 
 @contextmanager
-def steady_bot(tmp_path: Path, confirmations: int) -> Iterator[tuple[PaperProcess, BotProcess]]:
+def steady_bot(
+    tmp_path: Path, confirmations: int, market: Market = "usdm"
+) -> Iterator[tuple[PaperProcess, BotProcess]]:
     """The exchange in manual time and a bot with a grid, caught up, between candles."""
     data = sample_slice(tmp_path, CANDLES, START)
-    exchange_config = live_config(tmp_path, None, "usdm", name="exchange.yaml")
-    with paper_exchange_process(tmp_path, "usdm", config=exchange_config, data=data) as px:
+    exchange_config = live_config(tmp_path, None, market, name="exchange.yaml")
+    with paper_exchange_process(tmp_path, market, config=exchange_config, data=data) as px:
         reconciler = {"interval_s": 60, "divergence_confirmations": confirmations}
-        config = live_config(tmp_path, px.url, "usdm", risk={"reconciler": reconciler})
+        config = live_config(tmp_path, px.url, market, risk={"reconciler": reconciler})
         control = px.control
         control.advance(1)
         bot = BotProcess(config, tmp_path)
@@ -97,8 +100,11 @@ def top_resting_buy(px: PaperProcess) -> Decimal:
     return max(prices)
 
 
-def test_a_fill_landing_between_the_reconcilers_reads_is_no_divergence(tmp_path: Path) -> None:
-    with steady_bot(tmp_path, confirmations=1) as (px, bot):
+@pytest.mark.parametrize("market", ["spot", "usdm"])
+def test_a_fill_landing_between_the_reconcilers_reads_is_no_divergence(
+    tmp_path: Path, market: Market
+) -> None:
+    with steady_bot(tmp_path, confirmations=1, market=market) as (px, bot):
         control = px.control
         low = lows(tmp_path / f"sample_{START}_{CANDLES}.csv")
         index = control.market().index
@@ -109,7 +115,7 @@ def test_a_fill_landing_between_the_reconcilers_reads_is_no_divergence(tmp_path:
         k = next(k for k, price in enumerate(low[index + 1 :], start=1) if price <= top)
         fills_before = len(control.ledger().fills)
         trigger_ms = control.market().last_open_ms
-        control.set_faults({"advance_after": {"path": OPEN_ORDERS, "candles": k}})
+        control.set_faults({"advance_after": {"path": OPEN_ORDERS[market], "candles": k}})
         step(px, bot, 1)  # the bot reconciles at this candle; the trigger fires inside
         fired = control.faults()["injected"].get("advance_after", 0)
         last = control.market().last_open_ms

@@ -27,7 +27,7 @@ from tests.support.paper_process import (
 pytestmark = pytest.mark.timeout(240)
 
 CANDLES = 200
-"""Real 1-minute candles replayed: a fall of about 600 USDT and a partial rebound."""
+"""Real 1-minute candles replayed: a fall of about 1,000 USDT and a small rebound."""
 SPEED = 4.0
 """Candles per second of wall time: the replay takes 50 s."""
 
