@@ -38,6 +38,7 @@ def test_status_json_of_a_stopped_bot_and_a_clear_error_without_state(tmp_path: 
     assert shown.returncode == 0, shown.stderr
     report = json.loads(shown.stdout)
     assert report["bot_id"] == "sample" and report["state_version"] > 0
+    assert report["risk_state"] != "HALTED" and report["halt"] is None
     assert report["realized_pnl"] == str(result.summary.realized_pnl)
     assert report["fees_paid"] == str(result.summary.fees_paid)
     assert report["open_orders"] and all(

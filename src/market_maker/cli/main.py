@@ -178,7 +178,7 @@ def run_bot(
     from market_maker.durable import faults
     from market_maker.live.progress import ProgressView
     from market_maker.live.run_summary import RunTracker
-    from market_maker.live.session import run_live, venue_name
+    from market_maker.live.session import reconciliation_summary, run_live, venue_name
 
     try:
         faults.arm_from_environment()  # crash tests only; inert unless the variable is set
@@ -199,6 +199,7 @@ def run_bot(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
         f"saved in {app_config.durable.database_url}"
     )
+    typer.echo(reconciliation_summary(runner.engine))
     for line in delivery:
         typer.echo(line)
 
@@ -234,6 +235,8 @@ def status(
         "center_price",
     ):
         table.add_row(key, str(report[key]))
+    if (halt := report["halt"]) is not None:
+        table.add_row("halted by", f"{halt['kind']}: {halt['reason']}")
     table.add_row("open orders", str(len(report["open_orders"])))
     Console().print(table)
 

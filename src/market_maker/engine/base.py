@@ -41,6 +41,16 @@ class Engine(Protocol):
         """Reconciliation and cleaning corrections carried out, by kind."""
         ...
 
+    @property
+    def reconciliations(self) -> int:
+        """Reconciliations run so far by this process (start-up and periodic)."""
+        ...
+
+    @property
+    def rereads(self) -> int:
+        """Reads of the exchange a reconciliation repeated because a fill landed among them."""
+        ...
+
     def start(self) -> None:
         """Load (or create) the state and get ready to trade."""
         ...

@@ -128,6 +128,16 @@ class GridEngine:
         """Reconciliation and cleaning corrections carried out, by kind."""
         return self.upkeep.corrections
 
+    @property
+    def reconciliations(self) -> int:
+        """Reconciliations run so far by this process (start-up and periodic)."""
+        return self.upkeep.runs
+
+    @property
+    def rereads(self) -> int:
+        """Reads of the exchange a reconciliation repeated because a fill landed among them."""
+        return self.upkeep.rereads
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:

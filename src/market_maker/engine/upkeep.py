@@ -85,6 +85,7 @@ class Upkeep:
             layer and the observer).
         halt: Trips the circuit breaker: ``(kind, reason, ts_ms)``.
         corrections: How many corrections of each kind were carried out.
+        runs: Reconciliations started (at start-up and periodic), skipped ones included.
         rereads: Reads of the exchange repeated because a fill landed among them.
     """
 
@@ -93,6 +94,7 @@ class Upkeep:
     apply: Callable[[OrderUpdate], object]
     halt: Callable[[RiskEventKind, str, int], object]
     corrections: Counter[str] = field(default_factory=Counter)
+    runs: int = 0
     rereads: int = 0
 
     def reconcile(self, state: GridState, ts_ms: int) -> None:
@@ -102,6 +104,7 @@ class Upkeep:
         on the account that the grid does not own. Reads again after lookups (so the
         position check sees their answers) and after an unconfirmed divergence (module doc).
         """
+        self.runs += 1
         symbol, book = state.symbol, state.book
         base, _ = split_symbol(symbol)
         config = self.config.reconciler

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from market_maker.config.app import AppConfig
 from market_maker.config.credentials import Credentials, load_credentials
 from market_maker.domain.errors import MarketMakerError
-from market_maker.engine.base import EngineObserver
+from market_maker.engine.base import Engine, EngineObserver
 from market_maker.live.runner import LiveRunner, LiveSources
 
 if TYPE_CHECKING:
@@ -34,6 +34,15 @@ def venue_name(config: AppConfig) -> str:
     v = config.venue
     where = f" at {v.url}" if v.url else " (testnet)" if v.sandbox else ""
     return f"{v.exchange}{where}"
+
+
+def reconciliation_summary(engine: Engine) -> str:
+    """One line on what the reconciler did in this run: passes, re-reads, corrections."""
+    corrections = ", ".join(f"{kind} {n:,}" for kind, n in sorted(engine.corrections.items()))
+    return (
+        f"reconciliations: {engine.reconciliations:,} run, {engine.rereads:,} read again "
+        f"after a fill landed among the reads; corrections: {corrections or 'none'}"
+    )
 
 
 def ccxt_settings(config: AppConfig, credentials: Credentials) -> "CcxtSettings":

@@ -52,8 +52,21 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
     }
 
 
+def halt_view(state: GridState) -> dict[str, Any] | None:
+    """Why the circuit breaker is open: kind, reason and since when; None when it is not."""
+    layer = state.risk_layer
+    if layer is None or (kind := layer.breaker.trip_kind) is None:
+        return None
+    breaker = layer.breaker
+    return {
+        "kind": kind.value,
+        "reason": breaker.trip_reason,
+        "since_ms": breaker.tripped_at_ms,
+    }
+
+
 def state_view(state: GridState) -> dict[str, Any]:
-    """The whole bot: prices, risk state, PnL, every slot and every open order."""
+    """The whole bot: prices, risk state (and why it halted), PnL, slots and open orders."""
     book = state.book
     slots = [book.slots[level] for level in sorted(book.slots)]
     return {
@@ -61,6 +74,7 @@ def state_view(state: GridState) -> dict[str, Any]:
         "symbol": state.symbol,
         "state_version": state.version,
         "risk_state": state.risk_state.value,
+        "halt": halt_view(state),
         "position": decimal_to_str(book.inventory),
         "position_offset": _text(state.position_offset),
         "last_trade_id": state.last_trade_id,
@@ -76,4 +90,4 @@ def state_view(state: GridState) -> dict[str, Any]:
     }
 
 
-__all__ = ["PENDING", "order_view", "slot_view", "state_view"]
+__all__ = ["PENDING", "halt_view", "order_view", "slot_view", "state_view"]
