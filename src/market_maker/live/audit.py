@@ -28,7 +28,7 @@ from market_maker.domain.decimals import ZERO
 from market_maker.domain.enums import OrderStatus, Side
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.orders import OrderUpdate
-from market_maker.paper.protocol import Ledger
+from market_maker.paper.paper_json import Ledger
 from market_maker.slots.accounting import book_fill
 from market_maker.slots.client_ids import parse_client_order_id
 from market_maker.slots.model import Slot
