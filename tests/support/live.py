@@ -2,7 +2,8 @@
 
 * ``FakeVenue``: a ``SimulatedExchange`` (real matching, fees and balances) that a test
   moves trade by trade (``tick``) and closes candles on (``close_candle``); it publishes
-  each trade price and each closed candle, serves its market rules and balances.
+  each trade price and each closed candle, serves its market rules, balances and trade
+  list.
 * ``VenueMarketData``: the polled ``MarketDataSource`` over what the venue published.
 * ``PushedOrderUpdates``: an ``OrderUpdateSource`` shaped like a stream, with repeats.
 * ``ManualClock``: a ``Clock`` whose ``wait`` moves time on and runs the test's script
@@ -18,7 +19,7 @@ from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderUpdate
 from market_maker.engine.grid import GridEngine
-from market_maker.exchanges.base import Balance, FatalExchangeError
+from market_maker.exchanges.base import Balance, FatalExchangeError, OwnTrade
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.live.sources import MarketEvent
 from market_maker.slots.model import OrderRecord
@@ -47,6 +48,10 @@ class FakeVenue:
 
     def balances(self) -> dict[str, Balance]:
         return self.exchange.balances()
+
+    def own_trades(self, symbol: str, after_id: int | None, limit: int = 1000) -> list[OwnTrade]:
+        """The account's trade list (the simulated exchange's fills, by trade id)."""
+        return self.exchange.own_trades(symbol, after_id, limit)
 
     def tick(self, ts_ms: int, price: str) -> None:
         """One trade at ``price``: resting orders it reaches fill; the ticker shows it."""

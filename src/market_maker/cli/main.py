@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -31,6 +31,9 @@ from market_maker.config.loader import (
 )
 from market_maker.domain.decimals import decimal_to_str
 from market_maker.domain.errors import MarketMakerError
+
+if TYPE_CHECKING:
+    from market_maker.exchanges.ccxt import CcxtVenue
 
 PROG_NAME = "market-maker"
 EXIT_USER_ERROR = 2
@@ -162,15 +165,22 @@ def run_bot(
     except ValueError as exc:
         raise MarketMakerError(str(exc)) from None
     tracker = RunTracker(app_config.symbol)
+    delivery: list[str] = []
+
+    def on_close(venue: "CcxtVenue") -> None:
+        delivery.append(venue.order_updates.describe())
+
     if quiet:
-        runner = run_live(app_config, observer=tracker, on_poll=tracker.on_poll)
+        runner = run_live(app_config, observer=tracker, on_poll=tracker.on_poll, on_close=on_close)
     else:
         with ProgressView(tracker, console) as view:
-            runner = run_live(app_config, observer=tracker, on_poll=view)
+            runner = run_live(app_config, observer=tracker, on_poll=view, on_close=on_close)
     typer.echo(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
         f"saved in {app_config.durable.database_url}"
     )
+    for line in delivery:
+        typer.echo(line)
 
 
 @app.command()

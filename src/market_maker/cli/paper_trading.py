@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
@@ -126,36 +127,67 @@ class EndOfData:
             runner.request_stop()
 
 
-def start_paper_exchange(
-    config_path: Path, data: Path | None, speed: float, market: str
-) -> tuple["subprocess.Popen[str]", str]:
-    """Start ``market-maker paper-exchange`` on a free port; the process and its URL."""
-    command = [
-        sys.executable, "-m", "market_maker", "paper-exchange", "--config", str(config_path),
-        "--port", "0", "--speed", f"{speed:g}", "--market", market,
-    ]  # fmt: skip
-    if data is not None:
-        command += ["--data", str(data)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
-    )
-    found: list[str] = []
-    ready = threading.Event()
+class PaperExchangeProcess:
+    """A ``market-maker paper-exchange`` child process on a free port.
 
-    def read(stream: IO[str]) -> None:
+    Its output is read on background threads (a full pipe would block it); the last lines
+    of its error output are kept for messages. ``stop`` terminates it and closes the pipes.
+    """
+
+    def __init__(self, config_path: Path, data: Path | None, speed: float, market: str) -> None:
+        command = [
+            sys.executable, "-m", "market_maker", "paper-exchange", "--config",
+            str(config_path), "--port", "0", "--speed", f"{speed:g}", "--market", market,
+        ]  # fmt: skip
+        if data is not None:
+            command += ["--data", str(data)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+        )
+        self.errors: deque[str] = deque(maxlen=40)
+        self._found: list[str] = []
+        self._ready = threading.Event()
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read_out, args=(self.process.stdout,), daemon=True),
+            threading.Thread(target=self._read_err, args=(self.process.stderr,), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        if not self._ready.wait(START_TIMEOUT_S) or not self._found:
+            self.stop()
+            raise MarketMakerError(
+                "the paper exchange did not start: " + "".join(self.errors).strip()[-800:]
+            )
+        self.url = self._found[0]
+
+    def _read_out(self, stream: IO[str]) -> None:
         for line in stream:
             if line.startswith("listening on "):
-                found.append(line.removeprefix("listening on ").strip())
-                ready.set()
-        ready.set()  # the exchange exited before listening
+                self._found.append(line.removeprefix("listening on ").strip())
+                self._ready.set()
+        self._ready.set()  # it exited before listening
 
-    assert process.stdout is not None
-    threading.Thread(target=read, args=(process.stdout,), daemon=True).start()
-    if not ready.wait(START_TIMEOUT_S) or not found:
-        process.kill()
-        error = process.stderr.read() if process.stderr is not None else ""
-        raise MarketMakerError(f"the paper exchange did not start: {error.strip()[-800:]}")
-    return process, found[0]
+    def _read_err(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.errors.append(line)
+
+    def stop(self) -> None:
+        """Terminate it (SIGTERM, then SIGKILL after 10 s) and close its pipes."""
+        process = self.process
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        for reader in self._readers:
+            reader.join(5)
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def fresh_database(folder: Path) -> str:
@@ -178,7 +210,8 @@ def run_paper_trading(
     config_path = paper_config_path()
     base = load_config(config_path)
     market = "spot" if base.backtest.spot else "usdm"
-    process, url = start_paper_exchange(config_path, data, 0.0, market)
+    exchange = PaperExchangeProcess(config_path, data, 0.0, market)
+    url = exchange.url
     pacer: Pacer | None = None
     try:
         control = PaperControl(url)
@@ -207,11 +240,7 @@ def run_paper_trading(
     finally:
         if pacer is not None:
             pacer.stop()
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        exchange.stop()
 
 
 def report(

@@ -5,6 +5,7 @@ from typing import Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.instrument import Instrument
@@ -63,6 +64,8 @@ class BacktestConfig(BaseModel):
 
 CREDENTIAL_KEYS = frozenset({"api_key", "apikey", "key", "secret", "api_secret", "password"})
 """Keys refused in the ``venue`` section: credentials never live in the configuration file."""
+CREDENTIALS_ERROR = "credentials_in_config"
+"""Error type of a credential found in the configuration (its value is never shown)."""
 
 
 class VenueConfig(BaseModel):
@@ -110,12 +113,12 @@ class VenueConfig(BaseModel):
     @classmethod
     def _no_credentials(cls, data: object) -> object:
         if isinstance(data, dict):
-            found = sorted(k for k in data if str(k).lower() in CREDENTIAL_KEYS)
-            if found:
-                raise ValueError(
-                    f"{', '.join(found)}: credentials are never read from the configuration "
-                    "file; remove them and set MARKET_MAKER_API_KEY and "
-                    "MARKET_MAKER_API_SECRET in the environment, or name a secrets_file"
+            found = sorted(str(k) for k in data if str(k).lower() in CREDENTIAL_KEYS)
+            if found:  # a custom type: the loader then never shows the values
+                raise PydanticCustomError(
+                    CREDENTIALS_ERROR,
+                    "{keys}: credentials are never read from the configuration file",
+                    {"keys": ", ".join(found)},
                 )
         return data
 

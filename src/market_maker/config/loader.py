@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from market_maker.config.app import AppConfig
+from market_maker.config.app import CREDENTIALS_ERROR, AppConfig
 from market_maker.domain.errors import MarketMakerError
 
 Style = Literal["yaml", "toml"]
@@ -271,6 +271,15 @@ def _problem_from_error(err: Mapping[str, Any], style: Style) -> ConfigProblem:
     name = str(loc[-1]) if loc else ""
     info = parent.model_fields.get(name) if parent is not None else None
     field = _dotted(loc)
+    if kind == CREDENTIALS_ERROR:
+        return ConfigProblem(
+            field,
+            "(hidden)",
+            message,
+            "remove them from the file; set MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET "
+            "in the environment, or name a YAML file holding api_key and api_secret in "
+            "venue.secrets_file",
+        )
     if kind == "missing":
         return ConfigProblem(
             field, MISSING, "required setting is missing", _fix_missing(loc, info, style)

@@ -10,10 +10,18 @@ Start-up: load the state from the application tables; launch DBOS, which recover
 workflows a crash interrupted (this process waits for them); resolve orders of unknown
 outcome; reconcile with the exchange; only then trade. State lives in tables of the same
 database as the DBOS system database (SQLite file or PostgreSQL URL), migrated by Alembic.
-DBOS recovers only workflows of the same ``application_version`` and ``executor_id``: both
-come from the configuration (``durable`` section; see the operations guide).
+DBOS recovers only workflows of the same application name, application version and
+executor id. The name is the bot's (``dbos_app_name``: one DBOS application per bot id and
+symbol); the version is ``{name}@{durable.application_version}`` (DBOS wants version names
+unique across the applications of one database); the executor id is
+``durable.executor_id`` (see docs/durable_engine.md). One
+process runs one bot: ``open`` takes the bot's lock (``market_maker.durable.bot_lock``)
+first and refuses a second process of the same bot; bots with other ids or symbols share
+the database without touching each other's workflows or rows.
 """
 
+import hashlib
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -22,6 +30,7 @@ from dbos import DBOS, SetWorkflowID
 from market_maker.config.app import AppConfig
 from market_maker.domain.orders import OrderAction, OrderUpdate
 from market_maker.durable import database, migrate
+from market_maker.durable.bot_lock import BotLock, acquire_bot_lock
 from market_maker.durable.table_store import TableStore
 from market_maker.durable.workflows import (
     WorkflowContext,
@@ -36,6 +45,19 @@ from market_maker.engine.grid import GridEngine
 from market_maker.exchanges.base import Exchange
 from market_maker.slots.client_ids import id_prefix
 from market_maker.state.model import GridState
+
+log = logging.getLogger(__name__)
+
+
+def dbos_app_name(bot_id: str, symbol: str) -> str:
+    """The bot's DBOS application name: readable, lower case (DBOS's rule), and exact.
+
+    ``market-maker-{bot}-{symbolcode}-{hash}``; the hash of the exact prefix keeps bots
+    whose ids differ only in case apart.
+    """
+    prefix = id_prefix(bot_id, symbol)
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
+    return f"market-maker-{prefix.lower().rstrip('-')}-{digest}"
 
 
 class _Process:
@@ -60,6 +82,9 @@ class DurableExecution:
         self.exchange = exchange
         self.database_url = database_url or config.durable.database_url
         self.prefix = id_prefix(config.bot_id, config.symbol)
+        self.app_name = dbos_app_name(config.bot_id, config.symbol)
+        self.app_version = f"{self.app_name}@{config.durable.application_version}"
+        self.lock: BotLock | None = None
         self.db: sa.Engine | None = None
         self.store: TableStore | None = None
         self.workflows: Workflows | None = None
@@ -71,15 +96,27 @@ class DurableExecution:
         return None if self.context is None else self.context.saved_ms
 
     def open(self, ledger: Ledger) -> GridState | None:
-        """Configure DBOS, migrate the tables, register the workflows, load the state."""
+        """Take the bot's lock, configure DBOS, migrate, register the workflows, load the state.
+
+        Raises ``BotAlreadyRunningError`` when another process runs this bot.
+        """
         if _Process.running is not None:
             raise RuntimeError("one Durable engine per process: stop the running one first")
+        self.lock = acquire_bot_lock(self.database_url, self.config.bot_id, self.config.symbol)
+        try:
+            return self._open(ledger)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, ledger: Ledger) -> GridState | None:
         durable = self.config.durable
         DBOS(
             config={
-                "name": f"market-maker-{self.config.bot_id}",
+                # Recovery and queues are scoped by application name: one per bot.
+                "name": self.app_name,
                 "system_database_url": self.database_url,
-                "application_version": durable.application_version,
+                "application_version": self.app_version,
                 "executor_id": durable.executor_id,
                 "log_level": "WARNING",
                 "db_engine_kwargs": {"pool_pre_ping": False},
@@ -95,14 +132,48 @@ class DurableExecution:
         return self.store.load()
 
     def recover(self) -> int:
-        """Launch DBOS and wait for the workflows it recovers (a crash interrupted them)."""
+        """Launch DBOS and wait for the workflows it recovers (a crash interrupted them).
+
+        Only this bot's workflows of this application name, version and executor are
+        recovered; one of this bot's left by another version or executor is reported, not
+        waited for (it would never finish).
+        """
         DBOS.launch()
-        pending = DBOS.list_workflows(
-            status=["PENDING", "ENQUEUED"], workflow_id_prefix=self.prefix, load_input=False
+        durable = self.config.durable
+        unfinished = ["PENDING", "ENQUEUED"]
+        pending = DBOS.list_workflows(  # of every application name ([] = no filter)
+            status=unfinished,
+            workflow_id_prefix=self.prefix,
+            application_name=[],
+            load_input=False,
+            load_output=False,
         )
+        ours = {
+            s.workflow_id
+            for s in DBOS.list_workflows(
+                status=unfinished,
+                workflow_id_prefix=self.prefix,
+                app_version=self.app_version,
+                executor_id=durable.executor_id,
+                application_name=self.app_name,
+                load_input=False,
+                load_output=False,
+            )
+        }
         for status in pending:
-            DBOS.retrieve_workflow(status.workflow_id).get_result()
-        return len(pending)
+            if status.workflow_id in ours:
+                DBOS.retrieve_workflow(status.workflow_id).get_result()
+            else:
+                log.error(
+                    "workflow %s of this bot was left %s by application version %s, "
+                    "executor %s: DBOS does not recover it here; start that version or "
+                    "executor to finish it (see docs/durable_engine.md)",
+                    status.workflow_id,
+                    status.status,
+                    status.app_version,
+                    status.executor_id,
+                )
+        return len(ours)
 
     def execute(self, actions: Sequence[OrderAction]) -> list[Outcome]:
         """Run the actions as one decision-cycle workflow, named after the state version."""
@@ -135,10 +206,14 @@ class DurableExecution:
         self._release()
 
     def _release(self) -> None:
-        DBOS.destroy(destroy_registry=True)
-        if self.db is not None:
-            self.db.dispose()
-        _Process.running = None
+        try:
+            DBOS.destroy(destroy_registry=True)
+            if self.db is not None:
+                self.db.dispose()
+        finally:
+            _Process.running = None
+            if self.lock is not None:
+                self.lock.release()
 
 
 def durable_engine(
@@ -157,4 +232,4 @@ def durable_engine(
     return GridEngine(config, exchange, execution, observer=observer, always_decide=always_decide)
 
 
-__all__ = ["DurableExecution", "durable_engine"]
+__all__ = ["DurableExecution", "dbos_app_name", "durable_engine"]

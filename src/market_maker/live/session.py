@@ -21,10 +21,12 @@ from market_maker.engine.base import EngineObserver
 from market_maker.live.runner import LiveRunner, LiveSources
 
 if TYPE_CHECKING:
-    from market_maker.exchanges.ccxt import CcxtSettings
+    from market_maker.exchanges.ccxt import CcxtSettings, CcxtVenue
 
 PollHook = Callable[[LiveRunner], None]
 """Called by the runner after every poll (progress display, end-of-data check)."""
+CloseHook = Callable[["CcxtVenue"], None]
+"""Called with the venue once the runner has stopped, before the venue is closed."""
 
 
 def venue_name(config: AppConfig) -> str:
@@ -65,6 +67,7 @@ def run_live(
     observer: EngineObserver | None = None,
     on_poll: PollHook | None = None,
     handle_signals: bool = True,
+    on_close: CloseHook | None = None,
 ) -> LiveRunner:
     """Trade ``config``'s bot on its venue until stopped; return the finished runner.
 
@@ -73,6 +76,8 @@ def run_live(
         observer: Told of every fill and risk event (a run tracker).
         on_poll: Called after every poll; may call ``runner.request_stop()``.
         handle_signals: Stop cleanly on SIGINT and SIGTERM (the main thread only).
+        on_close: Called with the venue after the run, before it closes (e.g. to report
+            how the order reports arrived: ``venue.order_updates.describe()``).
 
     Raises:
         MarketMakerError: No credentials, a refused setting, authentication failed
@@ -101,6 +106,8 @@ def run_live(
             _run_until_signal(runner)
         else:
             runner.run()
+        if on_close is not None:
+            on_close(venue)
     finally:
         venue.close()
     return runner

@@ -46,6 +46,8 @@ class CcxtOrderUpdates:
         self.stream = stream
         self.symbol = exchange.symbol
         self.catch_ups = 0  # REST passes made (for tests and metrics)
+        self.stream_reports = 0  # reports delivered from stream events
+        self.rest_reports = 0  # reports delivered by REST passes
         self._trade_cursor: int | None = None
 
     def poll(self, known: Sequence[OrderRecord]) -> list[OrderUpdate]:
@@ -59,9 +61,20 @@ class CcxtOrderUpdates:
                 f"{self.stream.fatal.message}; check the API key and its permissions"
             )
         reports = [self._from_event(e) for e in drained.items if e.get("symbol") == self.symbol]
+        self.stream_reports += len(reports)
         if drained.gap or not drained.healthy:
             reports += self.rest_poll(known)
         return reports
+
+    def describe(self) -> str:
+        """How the reports arrived so far, for the end of a run (which path delivered)."""
+        passes = f"{self.catch_ups:,} pass{'' if self.catch_ups == 1 else 'es'}"
+        if self.stream is None:
+            return f"order reports: {self.rest_reports:,} by REST polling ({passes}); streams off"
+        return (
+            f"order reports: {self.stream_reports:,} from the order stream, "
+            f"{self.rest_reports:,} by REST ({passes}: start, gaps, stream down)"
+        )
 
     def _from_event(self, event: Mapping[str, Any]) -> OrderUpdate:
         ex = self.exchange
@@ -97,6 +110,7 @@ class CcxtOrderUpdates:
                 continue
             out.append(report)
         out.sort(key=lambda u: u.ts_ms)
+        self.rest_reports += len(out)
         return out
 
     def _read_new_trades(self) -> None:

@@ -1,0 +1,298 @@
+"""The paper exchange and the bot as separate processes, as a user runs them.
+
+``paper_exchange_process`` starts ``market-maker paper-exchange --port 0`` and reads its
+"listening on URL" line (a reader thread hands it over through a queue: a bounded wait,
+no sleep); ``BotProcess`` runs ``market-maker run --config`` with its output in files (so
+a test can search them for a secret); ``live_config`` writes a bot's configuration for
+either Binance market kind; ``audit_books`` compares the bot's database with the
+exchange's ledger exactly (``market_maker.live.audit``).
+"""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import yaml
+
+from market_maker.config.app import AppConfig
+from market_maker.config.loader import load_config
+from market_maker.data.sample import sample_candles_path
+from market_maker.domain.instrument import split_symbol
+from market_maker.live.audit import Books, ExchangeLedger, Mismatch, audit, books_from_status
+from market_maker.live.audit import ledger_view as audit_ledger_view
+from market_maker.live.status import booked_fill_rows, bot_status
+from market_maker.paper.control import PaperControl
+from tests.support.paper_binance import wait_until
+
+Market = Literal["spot", "usdm"]
+
+START_DEADLINE_S = 60.0
+"""Longest wait for a process to print its URL (imports on a loaded 2-core machine)."""
+STOP_DEADLINE_S = 30.0
+"""Longest wait for a process to exit after SIGTERM."""
+
+SYMBOLS: dict[Market, tuple[str, str]] = {
+    "spot": ("binance", "BTC/USDT"),
+    "usdm": ("binanceusdm", "BTC/USDT:USDT"),
+}
+"""The ccxt exchange id and unified symbol of each market kind."""
+
+GRID = {
+    "mode": "long",
+    "spacing": "arithmetic",
+    "base_interval": "50",
+    "buy_window": 5,
+    "sell_window": 5,
+    "order_qty": "0.002",
+    "max_inventory": "0.03",
+    "skew_factor": "0.0005",
+    "safety_buffer": "0.1",
+    "requote_tolerance": "0.25",
+}
+"""The packaged paper bot's grid (``examples/paper.yaml``): it fills often on the sample."""
+
+
+def sample_slice(folder: Path, candles: int, start: int = 0) -> Path:
+    """``candles`` real candles of the bundled sample from index ``start``, as a CSV file."""
+    header, *rows = sample_candles_path().read_text().splitlines(keepends=True)
+    assert start + candles <= len(rows), f"the sample has {len(rows)} candles"
+    path = folder / f"sample_{start}_{candles}.csv"
+    path.write_text(header + "".join(rows[start : start + candles]))
+    return path
+
+
+def live_config(
+    folder: Path,
+    url: str | None,
+    market: Market,
+    *,
+    streams: bool = True,
+    name: str = "bot.yaml",
+    **sections: Mapping[str, Any],
+) -> Path:
+    """A bot's configuration (also the paper exchange's: symbol, balances, rules) in ``folder``.
+
+    ``sections`` are merged over the defaults, section by section.
+    """
+    exchange, symbol = SYMBOLS[market]
+    raw: dict[str, Any] = {
+        "bot_id": f"e2e{market}",
+        "symbol": symbol,
+        "grid": GRID,
+        "backtest": {
+            "initial_quote": "10000",
+            "maker_fee": "0.0002",
+            "taker_fee": "0.0005",
+            "spot": market == "spot",
+        },
+        "instrument": {
+            "tick_size": "0.1",
+            "step_size": "0.001",
+            "min_qty": "0.001",
+            "min_notional": "5",
+        },
+        "venue": {
+            "exchange": exchange,
+            "url": url,
+            "streams": streams,
+            "poll_interval_s": 0.05,
+            "timeout_s": 10,
+        },
+        "durable": {"database_url": f"sqlite:///{folder / 'bot.db'}"},
+    }
+    for section, values in sections.items():
+        raw[section] = {**raw.get(section, {}), **values}
+    path = folder / name
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@dataclass
+class PaperProcess:
+    """A running ``market-maker paper-exchange``: its URL, its process and a control client."""
+
+    url: str
+    process: "subprocess.Popen[str]"
+    control: PaperControl
+    lines: list[str] = field(default_factory=list)
+
+
+def _forward(stream: IO[str], lines: "queue.Queue[str | None]") -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+@contextmanager
+def paper_exchange_process(
+    folder: Path,
+    market: Market,
+    *,
+    config: Path | None = None,
+    data: Path | None = None,
+    speed: float = 0.0,
+    extra: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[PaperProcess]:
+    """Run ``market-maker paper-exchange`` on a free port until the block ends (SIGTERM)."""
+    command = [
+        sys.executable, "-m", "market_maker", "paper-exchange", "--port", "0",
+        "--market", market, "--speed", f"{speed:g}", *extra,
+    ]  # fmt: skip
+    if config is not None:
+        command += ["--config", str(config)]
+    if data is not None:
+        command += ["--data", str(data)]
+    log = (folder / f"paper-{market}.err").open("w")
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_forward, args=(process.stdout, lines), daemon=True)
+    reader.start()
+    seen: list[str] = []
+    try:
+        url = None
+        while url is None:
+            line = lines.get(timeout=START_DEADLINE_S)
+            if line is None:
+                raise AssertionError(
+                    f"the paper exchange exited before listening: {seen} "
+                    f"{(folder / f'paper-{market}.err').read_text()[-2000:]}"
+                )
+            seen.append(line)
+            if line.startswith("listening on "):
+                url = line.removeprefix("listening on ").strip()
+        yield PaperProcess(url, process, PaperControl(url), seen)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(STOP_DEADLINE_S)  # reads to the end of the output, then the pipe closes
+        process.stdout.close()
+        log.close()
+
+
+class BotProcess:
+    """``market-maker run --config CONFIG`` in its own process; output in files.
+
+    Args:
+        config: The configuration file.
+        folder: Where ``bot-N.out`` / ``bot-N.err`` are written.
+        env: Extra environment (credentials).
+        name: Distinguishes the output files of several runs in one folder.
+    """
+
+    def __init__(
+        self,
+        config: Path,
+        folder: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        name: str = "bot",
+        args: tuple[str, ...] = ("--quiet",),
+    ) -> None:
+        self.config = load_config(config)
+        self.out_path = folder / f"{name}.out"
+        self.err_path = folder / f"{name}.err"
+        command = [sys.executable, "-m", "market_maker", "run", "--config", str(config), *args]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_MAKER_API")}
+        with self.out_path.open("w") as out, self.err_path.open("w") as err:
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=err, text=True, env={**environ, **(env or {})}
+            )
+
+    @property
+    def out(self) -> str:
+        """What it printed on stdout so far."""
+        return self.out_path.read_text()
+
+    @property
+    def err(self) -> str:
+        """What it printed on stderr so far."""
+        return self.err_path.read_text()
+
+    def alive(self) -> bool:
+        """Still running (fails the caller with its stderr if it died with an error)."""
+        code = self.process.poll()
+        if code not in (None, 0):
+            raise AssertionError(f"the bot exited with {code}: {self.err[-3000:]}")
+        return code is None
+
+    def wait(self, timeout_s: float = STOP_DEADLINE_S) -> int:
+        """Wait for it to exit; its exit status."""
+        return self.process.wait(timeout_s)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig`` and wait for it to exit; its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.wait()
+
+    def kill(self) -> None:
+        """SIGKILL it if it still runs (cleanup)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def status(self) -> dict[str, Any] | None:
+        """Its state as ``market-maker status`` shows it (None before it saved any)."""
+        return bot_status(self.config)
+
+
+def wait_for_bot(bot: BotProcess, predicate: Any, what: str, deadline_s: float = 60.0) -> None:
+    """Poll ``predicate(status)`` on the bot's saved state while the bot runs."""
+
+    def check() -> bool:
+        running = bot.alive()
+        status = bot.status()
+        if status is not None and predicate(status):
+            return True
+        if not running:
+            raise AssertionError(f"the bot exited before {what}: {bot.err[-3000:]}")
+        return False
+
+    wait_until(check, what, deadline_s)
+
+
+def wait_until_caught_up(bot: BotProcess, control: PaperControl, deadline_s: float) -> None:
+    """Until the exchange replayed its last candle and the bot decided at it."""
+    wait_until(lambda: control.market().done, "the end of the data", deadline_s)
+    last = control.market().last_open_ms
+    assert last is not None
+    wait_for_bot(bot, lambda s: s["last_update_ms"] >= last, "the bot's last candle", deadline_s)
+
+
+def ledger_of(config: AppConfig, control: PaperControl) -> ExchangeLedger:
+    """The exchange's side of the audit."""
+    base, _ = split_symbol(config.symbol)
+    return audit_ledger_view(control.ledger(), control.position(base))
+
+
+def books_of(config: AppConfig) -> Books:
+    """The bot's side of the audit, from its database."""
+    status = bot_status(config)
+    assert status is not None, "the bot left no state"
+    return books_from_status(status, booked_fill_rows(config))
+
+
+def audit_books(config: AppConfig, control: PaperControl) -> tuple[Books, list[Mismatch]]:
+    """The bot's books and every way they differ from the exchange's ledger."""
+    books = books_of(config)
+    return books, audit(books, ledger_of(config, control))
