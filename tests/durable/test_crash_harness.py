@@ -48,3 +48,14 @@ def test_a_faulty_exchange_and_kills_lose_no_fill_and_make_no_second_order(
     # The faults really hit the bot: refused and failed requests, broken streams.
     assert {"rate_limit", "server_error"} <= set(report.faults)
     assert {"ws_drop", "ws_duplicate", "ws_reorder", "ws_timed_drop"} & set(report.faults)
+
+
+@pytest.mark.timeout(300)
+def test_the_harness_refuses_a_database_that_holds_the_bots_state_already(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    report = run_chaos(1, database_url=database_url, seed=5, workdir=tmp_path / "first")
+    assert report.violations == [] and report.cycles == 1
+    with pytest.raises(RuntimeError, match=r"already holds the state of bot 'sample'"):
+        run_chaos(1, database_url=database_url, workdir=tmp_path / "second")

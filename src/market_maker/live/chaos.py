@@ -309,17 +309,22 @@ def main() -> None:
             ws_reorders=args.ws_reorders,
             ws_drop_every_s=args.ws_drop_every,
         )
-    except ValueError as exc:
-        parser.error(str(exc))
-    report = run_chaos(
-        args.cycles,
-        database_url=args.database_url,
-        seed=args.seed,
-        workdir=args.workdir,
-        data=args.data,
-        market=args.market,
-        fault_mix=mix,
-    )
+    except ValueError as exc:  # "<field>: ...": the option is the field's name, dashed
+        name, _, problem = str(exc).partition(":")
+        parser.error(f"--{name.replace('_', '-')}:{problem}")
+    try:
+        report = run_chaos(
+            args.cycles,
+            database_url=args.database_url,
+            seed=args.seed,
+            workdir=args.workdir,
+            data=args.data,
+            market=args.market,
+            fault_mix=mix,
+        )
+    except RuntimeError as exc:  # a used database, an exchange or a bot that misbehaved
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     print(json.dumps(report.as_json(), indent=2))
     sys.exit(1 if report.violations else 0)
 
