@@ -6,13 +6,17 @@ STAMP  := $(VENV)/.installed
 # Core modules that must stay at >= 95% line coverage.
 CORE   := src/market_maker/strategy/*,src/market_maker/slots/*,src/market_maker/domain/instrument.py
 
-.PHONY: backtest demo test lint typecheck unit proto docs bench compiled bench-compiled clean
+.PHONY: paper backtest demo test lint typecheck unit proto docs bench compiled bench-compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+## paper: install, then paper-trade the packaged bot on a local paper exchange (bundled data)
+paper: $(STAMP)
+	$(BIN)/market-maker run
 
 ## backtest: install, then backtest the default grid on the bundled real data, with reports
 backtest: $(STAMP)

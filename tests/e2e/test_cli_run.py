@@ -29,7 +29,7 @@ def test_a_config_that_disagrees_with_the_venue_exits_2_naming_field_values_and_
         ledger = px.control.ledger()
     err = bot.err
     assert err.startswith(
-        f"error: the configuration disagrees with the venue at binanceusdm at {px.url}"
+        f"error: the configuration disagrees with binanceusdm at {px.url} on BTC/USDT:USDT:"
     ), err
     assert "instrument.tick_size: the configuration says 0.01 but the venue says 0.1" in err
     assert "fix: set instrument.tick_size to 0.1" in err

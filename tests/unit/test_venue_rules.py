@@ -45,10 +45,10 @@ def test_a_stated_value_that_differs_names_the_field_both_values_and_the_fix() -
         backtest={"maker_fee": "0.001", "spot": False, "initial_quote": "500"},
     )
     with pytest.raises(VenueMismatchError) as caught:
-        with_venue_rules(mine, RULES, venue="http://venue")
+        with_venue_rules(mine, RULES, venue="binance at http://venue")
     message = str(caught.value)
     assert message.splitlines() == [
-        "the configuration disagrees with the venue at http://venue on BTC/USDT:",
+        "the configuration disagrees with binance at http://venue on BTC/USDT:",
         "  instrument.tick_size: the configuration says 0.01 but the venue says 0.10; fix: "
         "set instrument.tick_size to 0.10 or remove it from the configuration (the venue's "
         "value is used)",

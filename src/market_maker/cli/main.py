@@ -120,32 +120,52 @@ def run_bot(
         typer.Option(
             "--config",
             "-c",
-            help="Configuration file of the bot; without it: paper trading on the bundled "
-            "sample (a local paper exchange, through ccxt).",
+            help="The bot's configuration file (YAML or TOML): trade it on the exchange of "
+            "its venue section. Without it: paper trading (see above).",
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress display or lines; warnings and errors still show."
+        ),
+    ] = False,
     speed: Annotated[
         float,
-        typer.Option(min=0.1, help="Paper trading only: candles replayed per second."),
+        typer.Option(
+            min=0.1,
+            help="Paper trading only: candles the paper exchange replays per second (the "
+            "4,320-candle sample takes about two minutes at 40).",
+        ),
     ] = 40.0,
     data: Annotated[
         Path | None,
         typer.Option(
             "--data",
             "-d",
-            help="Paper trading only: candles to replay instead of the bundled sample.",
+            help="Paper trading only: candles to replay (.csv, .csv.gz, .feather, .parquet) "
+            "instead of the bundled sample.",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Trade: the bot of --config on its exchange through ccxt, until SIGINT or SIGTERM.
+    """Trade the grid: paper trading, or with --config on a real exchange through ccxt.
 
-    Without --config: paper trading. A paper exchange replays the bundled sample at --speed
-    candles per second; the packaged paper bot trades on it through ccxt and the Durable
-    engine, shows its progress, and at the end of the data prints the run's summary and
-    checks its books against the exchange's ledger (exit 1 if they differ).
+    Without --config: paper trading, nothing to set up and no network needed.
+    A local paper exchange replays the bundled 3-day BTC/USDT sample at --speed;
+    the packaged bot trades on it through ccxt and the Durable engine (state in
+    out/paper/, emptied at each start) and shows its progress. At the end of the
+    data (or at Ctrl-C) it prints the run's summary and checks its books against
+    the exchange's ledger: exit 0 when they agree, 1 when they differ.
+
+    With --config FILE: the bot trades on venue.exchange (or the server at
+    venue.url, or the testnet with venue.sandbox) until Ctrl-C or SIGTERM, then
+    saves its state and exits 0; its orders stay on the exchange. API keys come
+    from MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET or venue.secrets_file.
+    A bad setting, refused keys or a failed safety check: exit 2, nothing placed.
+
+    Step by step from paper trading to a real exchange: docs/operations_guide.md.
     """
     console = Console()
     if config is None:

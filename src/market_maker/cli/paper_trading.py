@@ -1,26 +1,36 @@
 """``market-maker run`` without a configuration: paper trading from start to finish.
 
 1. start the paper exchange in a child process (``market-maker paper-exchange``) on the
-   bundled sample (or ``--data``), serving the Binance USD-M API, with market time paused;
-   once the bot has connected, market time runs at ``--speed`` candles per second (a
-   ``Pacer`` thread advances it on a fixed schedule), so the bot sees every candle;
+   bundled sample (or ``--data``), serving the Binance USD-M API, with market time paused
+   after the first candle; once the bot has connected and decided at that candle's price
+   (and its tracker has read the account), market time runs at ``--speed`` candles per
+   second (a ``Pacer`` thread advances it on a fixed schedule), so the bot sees every
+   candle;
 2. run the packaged paper bot (``examples/paper.yaml``) against it through ccxt and the
    Durable engine on a fresh SQLite database in ``out/paper/``, with live progress;
 3. when the exchange has replayed its last candle and the bot has decided on it, stop the
    bot, print the same summary as a backtest, and check the bot's books against the
    exchange's ledger (fills booked once, position, realized PnL, fees, open orders).
 
+Ctrl-C (or SIGTERM) ends the run early the same way: market time stops first, the bot
+catches up with the last candle, then the summary and the audit follow. The exchange runs
+in a process group of its own, so a terminal's Ctrl-C reaches only the bot (the exchange
+must outlive it for the audit). A second Ctrl-C stops at once, without them.
+
 The CLI imports this module only for that command (it pulls in ccxt and DBOS).
 """
 
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 from rich.console import Console
@@ -79,6 +89,15 @@ class Pacer:
         if self._thread.is_alive():
             self._thread.join(10)
 
+    def halt(self) -> None:
+        """Stop advancing without waiting (safe in a signal handler); see ``frozen``."""
+        self._stop.set()
+
+    @property
+    def frozen(self) -> bool:
+        """Halted, and no advance is in flight any more: market time no longer moves."""
+        return self._stop.is_set() and not self._thread.is_alive()
+
     def _run(self) -> None:
         started, due = time.monotonic(), 1
         while not self._stop.wait(max(started + due * self.interval_s - time.monotonic(), 0)):
@@ -96,7 +115,8 @@ class EndOfData:
 
     Every ``CHECK_EVERY_S`` it asks the exchange (``/paper/market``) whether it replayed
     its last candle; once it has, and the bot has decided at that candle's price, the run
-    stops.
+    stops. After ``interrupt`` it stops the same way at the candle where market time
+    stopped.
     """
 
     def __init__(
@@ -111,12 +131,28 @@ class EndOfData:
         self.progress = progress
         self.pacer = pacer
         self.monotonic = monotonic
+        self.interrupted = False
         self._next_check = float("-inf")
+        self._frozen_polls = 0
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop market time; the run stops once the bot has caught up with it.
+
+        Raises:
+            KeyboardInterrupt: On the second call: stop at once.
+        """
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        self.pacer.halt()
 
     def __call__(self, runner: LiveRunner) -> None:
         """After a poll: start market time, show progress; stop when the data is done."""
-        self.pacer.start()  # the bot is connected and its engine started: let time run
-        self.progress(runner)
+        self.progress(runner)  # first: the run's tracker reads the balances at the bot's price
+        self.pacer.start()  # the bot is connected and has decided: let time run
+        if self.interrupted:
+            self._stop_when_caught_up(runner)
+            return
         now = self.monotonic()
         if now < self._next_check:
             return
@@ -125,6 +161,31 @@ class EndOfData:
         seen = runner.engine.state.last_update_ms
         if market.done and market.last_open_ms is not None and seen >= market.last_open_ms:
             runner.request_stop()
+
+    def _stop_when_caught_up(self, runner: LiveRunner) -> None:
+        if not self.pacer.frozen:
+            return
+        self._frozen_polls += 1
+        if self._frozen_polls < 2:  # this poll may have begun before the last advance
+            return
+        market = self.control.market()
+        if market.last_open_ms is None or runner.engine.state.last_update_ms >= market.last_open_ms:
+            runner.request_stop()
+
+
+@contextmanager
+def interrupts_to(handler: Callable[[], None]) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM call ``handler`` (the main thread only)."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        handler()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 class PaperExchangeProcess:
@@ -142,7 +203,12 @@ class PaperExchangeProcess:
         if data is not None:
             command += ["--data", str(data)]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            process_group=0,  # a terminal's Ctrl-C goes to the bot only, not the exchange
         )
         self.errors: deque[str] = deque(maxlen=40)
         self._found: list[str] = []
@@ -216,6 +282,7 @@ def run_paper_trading(
     try:
         control = PaperControl(url)
         total = control.market().total
+        control.advance(1)  # the first candle: a price to decide at before time runs
         pacer = Pacer(control, speed, total)
         config = base.model_copy(
             update={
@@ -231,10 +298,13 @@ def run_paper_trading(
         tracker = RunTracker(config.symbol)
         if quiet:
             hook = EndOfData(control, tracker.on_poll, pacer)
-            runner = run_live(config, observer=tracker, on_poll=hook)
+            with interrupts_to(hook.interrupt):
+                runner = run_live(config, observer=tracker, on_poll=hook, handle_signals=False)
         else:
             with ProgressView(tracker, console, candles_total=total) as view:
-                runner = run_live(config, observer=tracker, on_poll=EndOfData(control, view, pacer))
+                hook = EndOfData(control, view, pacer)
+                with interrupts_to(hook.interrupt):
+                    runner = run_live(config, observer=tracker, on_poll=hook, handle_signals=False)
         pacer.stop()
         return report(console, config, runner, tracker, control)
     finally:

@@ -90,7 +90,9 @@ class VenueConfig(BaseModel):
         "the exchange itself.",
     )
     sandbox: bool = Field(
-        False, description="Trade on the exchange's test network (Binance spot testnet)."
+        False,
+        description="Trade on the exchange's test network (ccxt's sandbox mode): Binance spot "
+        "testnet; ccxt 4.5 has none for binanceusdm.",
     )
     streams: bool = Field(
         True,
@@ -103,7 +105,11 @@ class VenueConfig(BaseModel):
         "variables MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET.",
     )
     timeout_s: float = Field(
-        10, gt=0, le=120, description="Longest wait for one exchange answer before it is lost."
+        10,
+        gt=0,
+        le=120,
+        description="Seconds to wait for one exchange answer; after that the call counts as "
+        "lost and is retried (a lost order is looked up by client order id first).",
     )
     poll_interval_s: float = Field(
         0.2, gt=0, le=60, description="Seconds between polls for new prices and order states."

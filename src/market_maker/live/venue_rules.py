@@ -68,7 +68,7 @@ def with_venue_rules(config: AppConfig, rules: MarketRules, *, venue: str) -> Ap
     Args:
         config: The bot's configuration as loaded.
         rules: What the venue serves for ``config.symbol``.
-        venue: Where the rules came from (a URL), for the error message.
+        venue: Where the rules came from (``binance at http://...``), for the message.
 
     Raises:
         VenueMismatchError: A value the configuration states differs from the venue's;
@@ -77,7 +77,7 @@ def with_venue_rules(config: AppConfig, rules: MarketRules, *, venue: str) -> Ap
     problems = mismatches(config, rules)
     if problems:
         raise VenueMismatchError(
-            f"the configuration disagrees with the venue at {venue} on {config.symbol}:\n  "
+            f"the configuration disagrees with {venue} on {config.symbol}:\n  "
             + "\n  ".join(problems)
         )
     i = rules.instrument
