@@ -114,7 +114,13 @@ class Harness:
         self.config_path = workdir / "bot.yaml"
         bot_config(self.config_path, market, self.database_url)
         self.exchange_log: IO[str] = (workdir / "exchange.log").open("w")
-        self.server, self.url = start_exchange(self.config_path, market, data, self.exchange_log)
+        try:
+            self.server, self.url = start_exchange(
+                self.config_path, market, data, self.exchange_log
+            )
+        except BaseException:
+            self.exchange_log.close()
+            raise
         bot_config(self.config_path, market, self.database_url, self.url)
         self.config: AppConfig = load_config(self.config_path)
         if bot_status(self.config) is not None:
