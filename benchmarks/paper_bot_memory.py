@@ -29,7 +29,7 @@ import yaml
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import load_config
 from market_maker.live.status import bot_status
-from market_maker.paper.client import PaperExchange
+from market_maker.paper.control import PaperControl
 
 
 def memory_kb(pid: int) -> tuple[int, int]:
@@ -47,42 +47,44 @@ def start_exchange(config: Path, data: Path, log: IO[str]) -> tuple[subprocess.P
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
     assert server.stdout is not None
     for _ in range(5):  # the URL line follows a line about the data
-        found = re.search(r"http://\S+", server.stdout.readline())
+        found = re.search(r"listening on (http://\S+)", server.stdout.readline())
         if found:
-            return server, found.group(0)
+            return server, found.group(1)
     server.kill()
     raise SystemExit("the paper exchange did not print its URL")
 
 
 def wait_caught_up(bot: subprocess.Popen[bytes], config: AppConfig, open_time_ms: int) -> None:
-    """Until the bot has saved the state of the candle that opened at ``open_time_ms``."""
+    """Until the bot has saved a state at or after the candle that opened at ``open_time_ms``.
+
+    Through ccxt the bot's market time is a candle's close, so it is past the open time.
+    """
     while True:
         if bot.poll() is not None:
             log = Path(config.durable.database_url.removeprefix("sqlite:///")).parent / "bot.log"
             raise SystemExit(f"the bot exited ({bot.returncode}):\n{log.read_text()[-2000:]}")
         status = bot_status(config)
-        if status and status["last_update_ms"] == open_time_ms:
+        if status and status["last_update_ms"] >= open_time_ms:
             return
         time.sleep(0.05)  # polling a separate process, not synchronising threads
 
 
 def trade(
-    bot: subprocess.Popen[bytes], config: AppConfig, exchange: PaperExchange, args: Namespace
+    bot: subprocess.Popen[bytes], config: AppConfig, exchange: PaperControl, args: Namespace
 ) -> dict[str, dict[str, int]]:
     """Move the market to ``args.candles``; the bot's memory at a third and at the end."""
     marks: dict[str, dict[str, int]] = {}
     done = 0
     while done < args.candles:
-        moved = exchange.advance(min(args.step, args.candles - done))
-        done = moved.index
-        latest = exchange.latest().candle
-        assert latest is not None
-        wait_caught_up(bot, config, latest.open_time_ms)
+        done = exchange.advance(min(args.step, args.candles - done))
+        market = exchange.market()
+        assert market.last_open_ms is not None
+        wait_caught_up(bot, config, market.last_open_ms)
         for name, at in (("third", args.candles // 3), ("all", args.candles)):
-            if name not in marks and (done >= at or moved.done):
+            if name not in marks and (done >= at or market.done):
                 peak, now = memory_kb(bot.pid)
                 marks[name] = {"candles": done, "peak_kb": peak, "rss_kb": now}
-        if moved.done:
+        if market.done:
             break
     return marks
 
@@ -100,12 +102,13 @@ def main() -> None:
         exchange_log = (folder / "exchange.log").open("w")
         server, url = start_exchange(args.config, args.data, exchange_log)
         base = load_config(args.config).model_dump(mode="json")
-        base["venue"] = {"url": url, "poll_interval_s": 0.02}
+        ccxt_id = "binanceusdm" if ":" in base["symbol"] else "binance"
+        base["venue"] = {"exchange": ccxt_id, "url": url, "poll_interval_s": 0.02}
         base["durable"] = {"database_url": f"sqlite:///{folder / 'bot.db'}"}
         bot_config = folder / "bot.yaml"
         bot_config.write_text(yaml.safe_dump(base))
         config = load_config(bot_config)
-        exchange = PaperExchange(url)
+        exchange = PaperControl(url)
         with (folder / "bot.log").open("wb") as log:
             bot = subprocess.Popen(
                 [sys.executable, "-m", "market_maker", "run", "--config", str(bot_config)],

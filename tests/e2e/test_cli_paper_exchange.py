@@ -45,7 +45,7 @@ def wait_for_health(proc: subprocess.Popen[str], url: str) -> object:
     while True:
         assert proc.poll() is None, f"exited early with {proc.returncode}"
         try:
-            return get_json(url + "/health")
+            return get_json(url + "/paper/health")
         except (urllib.error.URLError, ConnectionError):
             assert time.monotonic() < deadline, "the paper exchange never became healthy"
             time.sleep(POLL_S)
@@ -108,9 +108,13 @@ def test_serves_health_and_stops_cleanly_on_a_signal(stop: signal.Signals) -> No
     ) as proc:
         try:
             health = wait_for_health(proc, url)
+            assert isinstance(health, dict)
+            health.pop("time_ms")
             assert health == {
                 "status": "ok",
-                "symbol": "BTC/USDT:USDT",  # the packaged backtest configuration's
+                "market": "usdm",
+                "symbol": "BTCUSDT",
+                "unified_symbol": "BTC/USDT:USDT",  # the packaged backtest configuration's
                 "index": 0,
                 "total": 4320,  # the bundled sample's candles
                 "done": False,

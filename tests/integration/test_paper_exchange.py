@@ -1,9 +1,11 @@
-"""The paper exchange as a real server process, spoken to over real HTTP by PaperExchange.
+"""The paper exchange as a real server process: traded through ccxt, steered by PaperControl.
 
 Every test starts `market-maker paper-exchange` in a subprocess on a free port and waits
-for /health in a bounded poll loop. The reference is an in-process SimulatedExchange built
-from the same configuration and fed the same calls and candles: the remote reports must
-be identical to the local ones, decimal for decimal.
+for `/paper/health` in a bounded poll loop. Orders go through the project's ccxt adapter
+(ccxt's unmodified `binance` class over real HTTP, the paper exchange's default keys);
+market time, balances and the ledger come from the `/paper/` endpoints (`PaperControl`).
+The reference is an in-process SimulatedExchange built from the same configuration and fed
+the same orders and candles: the ledger the server keeps must equal its own.
 """
 
 import json
@@ -24,19 +26,15 @@ from pathlib import Path
 import pytest
 
 from market_maker.backtest.runner import simulated_exchange
+from market_maker.config.credentials import PAPER_API_KEY, PAPER_API_SECRET
 from market_maker.config.loader import load_config
 from market_maker.data.candles import load_candles
 from market_maker.domain.enums import OrderStatus, OrderType, Side, TimeInForce
-from market_maker.domain.instrument import Instrument, MarketRules
-from market_maker.domain.market import Candle, PriceUpdate
+from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
-from market_maker.exchanges.base import FatalExchangeError, RetryableExchangeError
-from market_maker.exchanges.reduce_only import REDUCE_ONLY_EXPIRED, REDUCE_ONLY_REJECT
-from market_maker.exchanges.simulated import (
-    SimulatedExchange,
-)
-from market_maker.live.paper_sources import PaperMarketData
-from market_maker.paper import PaperExchange
+from market_maker.exchanges.ccxt import CcxtSettings, CcxtVenue, connect
+from market_maker.exchanges.simulated import SimulatedExchange
+from market_maker.paper.control import PaperControl, PaperControlError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -80,20 +78,28 @@ class Server:
     proc: subprocess.Popen[bytes]
     log: Path
 
-    def client(self, timeout_s: float = 5.0) -> PaperExchange:
-        return PaperExchange(self.url, timeout_s=timeout_s)
+    def control(self, timeout_s: float = 5.0) -> PaperControl:
+        return PaperControl(self.url, timeout_s=timeout_s)
+
+
+def settings(url: str) -> CcxtSettings:
+    """The ccxt adapter's settings for the spot paper exchange at ``url`` (REST only)."""
+    return CcxtSettings(
+        exchange_id="binance", symbol=SYMBOL, api_key=PAPER_API_KEY, secret=PAPER_API_SECRET,
+        base_url=url, timeout_s=5.0, streams=False,
+    )  # fmt: skip
 
 
 def wait_healthy(server: Server) -> None:
     deadline = time.monotonic() + START_DEADLINE_S
-    client = server.client(timeout_s=1.0)
+    control = server.control(timeout_s=1.0)
     while True:
         code = server.proc.poll()
         assert code is None, f"server exited with {code}: {server.log.read_text()}"
         try:
-            client.health()
+            control.health()
             return
-        except RetryableExchangeError:
+        except PaperControlError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(POLL_S)
@@ -111,9 +117,8 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 def start(tmp_path: Path, files: tuple[Path, Path]) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def _start(speed: str = "0", config: Path | None = None) -> Server:
-        config = config or files[0]
-        data = files[1]
+    def _start(speed: str = "0") -> Server:
+        config, data = files
         port = free_port()
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as out:
@@ -143,6 +148,19 @@ def start(tmp_path: Path, files: tuple[Path, Path]) -> Iterator[Callable[..., Se
 
 
 @pytest.fixture
+def venue_of() -> Iterator[Callable[[Server], CcxtVenue]]:
+    opened: list[CcxtVenue] = []
+
+    def _open(server: Server) -> CcxtVenue:
+        opened.append(connect(settings(server.url)))
+        return opened[-1]
+
+    yield _open
+    for venue in opened:
+        venue.close()
+
+
+@pytest.fixture
 def local(files: tuple[Path, Path]) -> tuple[SimulatedExchange, list[Candle]]:
     config, data = files
     app_config = load_config(config)
@@ -150,296 +168,118 @@ def local(files: tuple[Path, Path]) -> tuple[SimulatedExchange, list[Candle]]:
 
 
 def order(
-    cid: str,
-    side: Side,
-    price: str,
-    qty: str,
-    *,
-    post_only: bool = True,
-    reduce_only: bool = False,
+    cid: str, side: Side, price: str, qty: str, *, post_only: bool = True
 ) -> PlaceOrderRequest:
     return PlaceOrderRequest(
-        SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, D(price), D(qty), post_only,
-        reduce_only, cid,
+        SYMBOL, side, OrderType.LIMIT, TimeInForce.GTC, D(price), D(qty), post_only, False, cid
+    )
+
+
+def figures(update: OrderUpdate | None) -> tuple[object, ...] | None:
+    """What a report through ccxt must share with the simulated exchange's."""
+    if update is None:
+        return None
+    return (
+        update.client_order_id, update.side, update.status, update.price, update.qty,
+        update.cum_filled_qty, update.cum_fee, update.post_only_reject,
     )  # fmt: skip
 
 
-def same(remote: object, local: object) -> None:
-    """Equal, and equal down to each decimal's digits and exponent."""
-    assert remote == local
-    assert repr(remote) == repr(local)
-
-
-def test_every_call_gives_the_same_reports_as_the_in_process_simulated_exchange(
-    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
+def test_orders_through_ccxt_leave_the_ledger_of_the_in_process_simulated_exchange(
+    start: Callable[..., Server],
+    venue_of: Callable[[Server], CcxtVenue],
+    local: tuple[SimulatedExchange, list[Candle]],
 ) -> None:
-    remote = start().client()
+    server = start()
+    control, remote = server.control(), venue_of(server).exchange
     sim, candles = local
 
-    def advance(n: int) -> list[OrderUpdate]:
-        result = remote.advance(n)
-        fills = [
-            f
-            for c in candles[result.index - result.advanced : result.index]
-            for f in sim.on_candle(c)
-        ]
-        same(list(result.fills), fills)
-        return fills
-
-    def cancel(cid: str) -> OrderUpdate | None:
-        report = remote.cancel_order(CancelOrderRequest(SYMBOL, cid))
-        same(report, sim.cancel_order(CancelOrderRequest(SYMBOL, cid)))
-        return report
+    def advance(n: int) -> None:
+        before = control.market().index
+        after = control.advance(n)
+        for candle in candles[before:after]:
+            sim.on_candle(candle)
 
     def place(request: PlaceOrderRequest) -> OrderUpdate:
         report = remote.place_order(request)
-        same(report, sim.place_order(request))
+        assert figures(report) == figures(sim.place_order(request))
         return report
 
-    assert advance(1) == []
+    advance(1)
     assert place(order("b1", Side.BUY, "99950.0", "0.003")).status is OrderStatus.NEW
     assert place(order("b2", Side.BUY, "99900.5", "0.001")).status is OrderStatus.NEW
-    big = place(order("big", Side.BUY, "99000.0", "0.02"))
-    assert big.status is OrderStatus.REJECTED and "insufficient balance" in big.reject_reason
     assert place(order("s1", Side.SELL, "100150.0", "0.004")).status is OrderStatus.NEW
-    crossing = place(order("x1", Side.BUY, "100010.0", "0.001"))
-    assert crossing.post_only_reject
+    assert place(order("x1", Side.BUY, "100010.0", "0.001")).post_only_reject
     taker = place(order("t1", Side.BUY, "100010.0", "0.001", post_only=False))
     assert taker.status is OrderStatus.FILLED and taker.last_fill_price == D("100005.0")
-    assert cancel("b2") is not None
-    assert cancel("b2") is None and cancel("nope") is None
-    for cid in ("b1", "b2", "t1", "nope"):
-        same(remote.get_order(SYMBOL, cid), sim.get_order(SYMBOL, cid))
-    same(remote.open_orders(SYMBOL), sim.open_orders(SYMBOL))
-    same(remote.balances(), sim.balances())
-    assert remote.balances()["USDT"].locked > 0
+    canceled = remote.cancel_order(CancelOrderRequest(SYMBOL, "b2"))
+    assert figures(canceled) == figures(sim.cancel_order(CancelOrderRequest(SYMBOL, "b2")))
+    assert remote.cancel_order(CancelOrderRequest(SYMBOL, "b2")) is None
 
-    fills = advance(2)  # b1 fills in two parts, then s1 in part: the volume cap binds
-    assert [(f.client_order_id, f.status) for f in fills] == [
-        ("b1", OrderStatus.PARTIALLY_FILLED),
-        ("b1", OrderStatus.FILLED),
-        ("s1", OrderStatus.PARTIALLY_FILLED),
-    ]
-    last = advance(10)  # s1 fills a little more; the last candle reaches nothing
-    assert [(f.client_order_id, f.cum_filled_qty) for f in last] == [("s1", D("0.003"))]
-    assert remote.latest().done
-    for cid in ("b1", "s1", "big", "x1"):
-        same(remote.get_order(SYMBOL, cid), sim.get_order(SYMBOL, cid))
-    same(remote.open_orders(SYMBOL), sim.open_orders(SYMBOL))
-    same(remote.balances(), sim.balances())
+    advance(2)  # b1 fills in two parts, then s1 in part: the volume cap binds
+    advance(10)  # s1 fills a little more; time stops at the end of the data
+    assert control.market().done and control.market().index == len(candles)
+    for cid in ("b1", "b2", "s1", "t1"):
+        assert figures(remote.get_order(SYMBOL, cid)) == figures(sim.get_order(SYMBOL, cid))
+    assert {a: b.total for a, b in sim.balances().items()} == control.balances()
 
-    ledger = remote.ledger()
-    same([o.request for o in ledger.orders], [o.request for o in sim.orders.values()])
-    same([o.state for o in ledger.orders], [sim.get_order(SYMBOL, c) for c in sim.orders])
-    same(list(ledger.fills), sim.fills)
+    ledger = control.ledger()
+    # Equal values (ccxt writes the decimals it sends in its own way: 99950 for 99950.0).
+    assert [o.request for o in ledger.orders] == [o.request for o in sim.orders.values()]
+    assert [o.state for o in ledger.orders] == [sim.get_order(SYMBOL, c) for c in sim.orders]
+    assert list(ledger.fills) == sim.fills
     assert [f.client_order_id for f in ledger.fills] == ["t1", "b1", "b1", "s1", "s1"]
+    assert ledger.duplicates == ()
 
 
 def test_manual_advance_moves_market_time_and_fills_resting_orders(
-    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
+    start: Callable[..., Server],
+    venue_of: Callable[[Server], CcxtVenue],
+    local: tuple[SimulatedExchange, list[Candle]],
 ) -> None:
-    remote = start().client()
+    server = start()
+    control, remote = server.control(), venue_of(server).exchange
     _, candles = local
-    snapshot = remote.latest()
-    assert (snapshot.index, snapshot.candle, snapshot.done) == (0, None, False)
-    assert remote.candles_after(0) == []
-    remote.advance(1)
+    market = control.market()
+    assert (market.index, market.total, market.done, market.last_open_ms) == (0, 5, False, None)
+    assert control.advance(1) == 1
     remote.place_order(order("b1", Side.BUY, "99960.0", "0.001"))
     assert remote.get_order(SYMBOL, "b1").status is OrderStatus.NEW  # type: ignore[union-attr]
-    result = remote.advance(1)
-    assert (result.index, result.advanced, result.done) == (2, 1, False)
-    assert [(f.client_order_id, f.status, f.last_fill_price) for f in result.fills] == [
-        ("b1", OrderStatus.FILLED, D("99960.0"))
-    ]
+    assert control.advance(1) == 2
+    filled = remote.get_order(SYMBOL, "b1")
+    assert filled is not None and filled.status is OrderStatus.FILLED
+    assert filled.cum_filled_qty == D("0.001") and filled.price == D("99960.0")
     assert remote.open_orders(SYMBOL) == []
-    assert remote.latest().candle == candles[1]
-    missed = remote.candles_after(0)
-    assert [(c.index, c.candle) for c in missed] == [(1, candles[0]), (2, candles[1])]
-    assert [c.index for c in remote.candles_after(1)] == [2]
-    end = remote.advance(100)
-    assert (end.index, end.advanced, end.done) == (5, 3, True)
-    assert remote.advance(1).advanced == 0  # time stops at the end of the data
-    assert [c.candle for c in remote.candles_after(0, limit=2)] == candles[:2]
+    assert control.market().last_open_ms == candles[1].open_time_ms
+    assert control.advance(100) == 5 and control.market().done
+    assert control.advance(1) == 5  # time stops at the end of the data
 
 
-def test_market_rules_are_the_configured_instrument_and_fees(
-    start: Callable[..., Server],
+def test_ledger_lists_every_order_and_fill_and_is_read_only(
+    start: Callable[..., Server], venue_of: Callable[[Server], CcxtVenue]
 ) -> None:
-    remote = start().client()
-    rules = remote.market_rules(SYMBOL)
-    expected = MarketRules(
-        Instrument(SYMBOL, D("0.1"), D("0.001"), D("0.001"), D("5")), D("0.0002"), D("0.0005"), True
-    )
-    same(rules, expected)  # decimal for decimal, as the config writes them
-    with pytest.raises(FatalExchangeError, match="trades BTC/USDT, not ETH/USDT"):
-        remote.market_rules("ETH/USDT")
-
-
-def test_paper_market_data_delivers_each_candle_then_its_close_and_catches_up(
-    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
-) -> None:
-    remote = start().client()
-    _, candles = local
-
-    def with_closes(*chosen: Candle) -> list[object]:
-        return [e for c in chosen for e in (c, PriceUpdate(SYMBOL, c.close, c.open_time_ms))]
-
-    source = PaperMarketData(remote, SYMBOL, batch=2)
-    assert source.catch_up(0, 1000) == [] and source.poll() == []
-    remote.advance(3)
-    assert source.poll() == with_closes(*candles[:2])  # at most a batch per request
-    assert source.poll() == with_closes(candles[2])
-    assert source.poll() == []
-
-    restarted = PaperMarketData(remote, SYMBOL, batch=2)  # missed candles 2 and 3
-    assert restarted.catch_up(candles[0].open_time_ms, 1000) == with_closes(*candles[1:3])
-    assert restarted.poll() == []
-    newest = PaperMarketData(remote, SYMBOL)
-    assert newest.catch_up(candles[0].open_time_ms, 1) == with_closes(candles[2])  # bounded
-    remote.advance(1)
-    assert newest.poll() == with_closes(candles[3])
-    uptodate = PaperMarketData(remote, SYMBOL)
-    assert uptodate.catch_up(candles[3].open_time_ms, 1000) == [] and uptodate.poll() == []
-
-
-def test_ledger_lists_every_order_and_fill_and_is_read_only(start: Callable[..., Server]) -> None:
     server = start()
-    remote = server.client()
-    remote.advance(1)
+    control, remote = server.control(), venue_of(server).exchange
+    control.advance(1)
     remote.place_order(order("a", Side.BUY, "99950.0", "0.001"))
     remote.place_order(order("b", Side.SELL, "100100.0", "0.001"))
     remote.place_order(order("c", Side.BUY, "99000.0", "0.001"))
     remote.cancel_order(CancelOrderRequest(SYMBOL, "c"))
-    remote.advance(2)
-    ledger = remote.ledger()
+    control.advance(2)
+    ledger = control.ledger()
     assert [(o.request.client_order_id, o.state.status) for o in ledger.orders] == [
         ("a", OrderStatus.FILLED),
         ("b", OrderStatus.FILLED),
         ("c", OrderStatus.CANCELED),
     ]
     assert ledger.orders[0].request == order("a", Side.BUY, "99950.0", "0.001")
-    assert ledger.orders[0].state.cum_filled_qty == D("0.001")
     assert [f.client_order_id for f in ledger.fills] == ["a", "b"]
     assert ledger.fills[0].last_fee == D("0.001") * D("99950.0") * D("0.0002")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(urllib.request.Request(server.url + "/ledger", method="POST"))
+        urllib.request.urlopen(urllib.request.Request(server.url + "/paper/ledger", method="POST"))
     with refused.value as error:
         assert error.code == 405
-    assert remote.ledger() == ledger
-
-
-def test_own_trades_are_the_fills_by_trade_id_paged_like_the_simulated_exchange(
-    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
-) -> None:
-    remote = start().client()
-    sim, candles = local
-    remote.advance(1)
-    sim.on_candle(candles[0])
-    for request in (
-        order("a", Side.BUY, "99950.0", "0.004"),
-        order("b", Side.SELL, "100100.0", "0.001"),
-    ):
-        remote.place_order(request)
-        sim.place_order(request)
-    remote.advance(3)
-    for candle in candles[1:4]:
-        sim.on_candle(candle)
-    expected = sim.own_trades(SYMBOL, None)
-    assert len(expected) >= 3  # a fills in parts (the volume cap), then b
-    same(remote.own_trades(SYMBOL, None), expected)
-    assert remote.own_trades(SYMBOL, 1, limit=1) == expected[1:2]
-    assert remote.own_trades(SYMBOL, expected[-1].trade_id) == []
-    with pytest.raises(FatalExchangeError, match="ETH/USDT"):
-        remote.own_trades("ETH/USDT", None)
-
-
-def test_duplicate_client_order_id_is_rejected_like_the_simulated_exchange(
-    start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
-) -> None:
-    remote = start().client()
-    sim, _ = local
-    first = order("dup", Side.BUY, "99000.0", "0.001")
-    second = order("dup", Side.BUY, "98000.0", "0.002")
-    same(remote.place_order(first), sim.place_order(first))
-    report = remote.place_order(second)
-    same(report, sim.place_order(second))
-    assert report.status is OrderStatus.REJECTED
-    assert report.reject_reason == "duplicate client order id"
-    held = remote.get_order(SYMBOL, "dup")
-    assert held is not None and held.price == D("99000.0") and held.status is OrderStatus.NEW
-    assert len(remote.ledger().orders) == 1
-
-
-MARGIN_FLAT = CONFIG.replace("initial_base: 0.01", "initial_base: 0").replace(
-    "spot: true", "spot: false"
-)
-"""A margin account with no position: where a reduce-only sell would open a short."""
-
-
-def test_reduce_only_orders_never_open_or_flip_a_position_over_http(
-    start: Callable[..., Server], tmp_path: Path, files: tuple[Path, Path]
-) -> None:
-    config = tmp_path / "margin-flat.yaml"
-    config.write_text(MARGIN_FLAT)
-    remote = start(config=config).client()
-    sim = simulated_exchange(load_config(config))
-    candles = list(load_candles(files[1], symbol=SYMBOL).candles)
-    assert sim.total("BTC") == 0 and not sim.config.spot
-
-    def place(request: PlaceOrderRequest) -> OrderUpdate:
-        report = remote.place_order(request)
-        same(report, sim.place_order(request))
-        return report
-
-    def advance() -> list[OrderUpdate]:
-        result = remote.advance(1)
-        reports = sim.on_candle(candles[result.index - 1])
-        same(list(result.fills), reports)
-        return reports
-
-    def position() -> Decimal:
-        held = remote.balances()["BTC"]
-        same(held, sim.balances()["BTC"])
-        return held.total
-
-    advance()  # the last price is now 100005.0
-    # With no position, a reduce-only order on either side, resting or crossing, is refused.
-    for request in (
-        order("ro-sell", Side.SELL, "100100.0", "0.002", reduce_only=True),
-        order("ro-taker", Side.SELL, "99000.0", "0.002", post_only=False, reduce_only=True),
-        order("ro-buy", Side.BUY, "99000.0", "0.002", reduce_only=True),
-    ):
-        report = place(request)
-        assert report.status is OrderStatus.REJECTED and not report.post_only_reject
-        assert report.reject_reason.startswith(REDUCE_ONLY_REJECT)
-        assert "position of 0 BTC would open a position" in report.reject_reason
-        assert report.cum_filled_qty == 0
-    assert remote.open_orders(SYMBOL) == [] and position() == 0
-    assert advance() == []  # candle 2 dips to 99900: nothing fills
-    assert position() == 0 and remote.ledger().fills == ()
-
-    # Long 0.002: a reduce-only sell larger than that is refused, one its size rests.
-    assert place(order("b1", Side.BUY, "100010.0", "0.002", post_only=False)).status is (
-        OrderStatus.FILLED
-    )
-    assert position() == D("0.002")
-    flip = place(order("ro-flip", Side.SELL, "100100.0", "0.003", reduce_only=True))
-    assert flip.status is OrderStatus.REJECTED
-    assert "would flip the position" in flip.reject_reason
-    close = order("ro-close", Side.SELL, "100150.0", "0.002", reduce_only=True)
-    assert place(close).status is OrderStatus.NEW
-    assert place(order("s1", Side.SELL, "100100.0", "0.002")).status is OrderStatus.NEW
-    # Candle 3 reaches both sells; the volume cap lets only s1 (reached first) fill.
-    assert [(f.client_order_id, f.status) for f in advance()] == [("s1", OrderStatus.FILLED)]
-    assert position() == 0
-    # Candle 4 reaches the reduce-only close again: nothing left to reduce, so it expires.
-    (expired,) = advance()
-    assert (expired.client_order_id, expired.status) == ("ro-close", OrderStatus.EXPIRED)
-    assert expired.cum_filled_qty == 0 and expired.reject_reason.startswith(REDUCE_ONLY_EXPIRED)
-    assert position() == 0 and remote.open_orders(SYMBOL) == []
-    for cid in ("ro-sell", "ro-taker", "ro-buy", "ro-flip", "ro-close"):
-        same(remote.get_order(SYMBOL, cid), sim.get_order(SYMBOL, cid))
-    assert [f.client_order_id for f in remote.ledger().fills] == ["b1", "s1"]
+    assert control.ledger() == ledger
 
 
 CLIENT_SCRIPT = """\
@@ -447,28 +287,31 @@ import sys
 from decimal import Decimal
 from market_maker.domain.enums import OrderType, Side, TimeInForce
 from market_maker.domain.orders import PlaceOrderRequest
-from market_maker.paper import PaperExchange
+from market_maker.exchanges.ccxt import CcxtSettings, connect
 
-exchange = PaperExchange(sys.argv[1])
+venue = connect(CcxtSettings(
+    exchange_id="binance", symbol="BTC/USDT", api_key="paper-key", secret="paper-secret",
+    base_url=sys.argv[1], streams=False,
+))
 for i in range(1_000_000):
-    exchange.place_order(PlaceOrderRequest(
+    venue.exchange.place_order(PlaceOrderRequest(
         "BTC/USDT", Side.BUY, OrderType.LIMIT, TimeInForce.GTC,
-        Decimal("90000.0"), Decimal("0.0001"), True, False, f"k-{i}",
+        Decimal("50000.0"), Decimal("0.001"), True, False, f"k-{i}",
     ))
 """
 
 
 def test_server_keeps_its_state_when_a_client_process_is_killed(
-    start: Callable[..., Server], tmp_path: Path
+    start: Callable[..., Server], venue_of: Callable[[Server], CcxtVenue], tmp_path: Path
 ) -> None:
     server = start()
     script = tmp_path / "client.py"
     script.write_text(CLIENT_SCRIPT)
     client = subprocess.Popen([sys.executable, str(script), server.url])
-    observer = server.client()
+    observer = server.control()
     deadline = time.monotonic() + 60
     try:
-        while len(observer.open_orders(SYMBOL)) < 5:  # the client is placing orders
+        while len(observer.ledger().orders) < 5:  # the client is placing orders
             assert client.poll() is None, "the client stopped on its own"
             assert time.monotonic() < deadline, "the client placed no orders"
             time.sleep(POLL_S)
@@ -476,31 +319,31 @@ def test_server_keeps_its_state_when_a_client_process_is_killed(
         client.send_signal(signal.SIGKILL)
         assert client.wait(timeout=10) == -signal.SIGKILL
 
-    fresh = server.client()
-    assert fresh.health()["status"] == "ok"
-    held = fresh.ledger().orders
+    assert observer.health()["status"] == "ok"
+    held = observer.ledger().orders
     assert len(held) >= 5
     # Every order the dead client got through is there, in order, none lost or doubled.
     assert [o.request.client_order_id for o in held] == [f"k-{i}" for i in range(len(held))]
+    fresh = venue_of(server).exchange
     assert {o.client_order_id for o in fresh.open_orders(SYMBOL)} == {
         o.request.client_order_id for o in held
     }
     canceled = fresh.cancel_order(CancelOrderRequest(SYMBOL, "k-0"))
     assert canceled is not None and canceled.status is OrderStatus.CANCELED
-    quote_needed = D("90000.0") * D("0.0001") * (1 + D("0.0005"))
-    assert fresh.balances()["USDT"].locked == quote_needed * (len(held) - 1)
+    locked = fresh.balances()["USDT"].locked
+    assert locked == D("50000.0") * D("0.001") * (1 + D("0.0005")) * (len(held) - 1)
 
 
 def test_speed_mode_replays_candles_on_its_own_at_the_given_pace(
     start: Callable[..., Server], local: tuple[SimulatedExchange, list[Candle]]
 ) -> None:
     speed = 4  # candles per second: candle k is due k/4 s after the server started
-    remote = start(speed=str(speed)).client()
+    control = start(speed=str(speed)).control()
     _, candles = local
     deadline = time.monotonic() + 30
 
     def wait_for(ready: Callable[[int], bool]) -> tuple[int, float]:
-        while not ready(index := remote.latest().index):
+        while not ready(index := control.market().index):
             assert time.monotonic() < deadline, f"market time stuck at candle {index}"
             time.sleep(POLL_S)
         return index, time.monotonic()
@@ -510,60 +353,16 @@ def test_speed_mode_replays_candles_on_its_own_at_the_given_pace(
     # Seen at candle `first`, so less than (first + 1)/speed s had passed; all 5 are due
     # at 5/speed s: the replay cannot have finished sooner than the difference.
     assert done_at - seen_at > (len(candles) - first - 1) / speed - POLL_S
-    snapshot = remote.latest()
-    assert (snapshot.index, snapshot.candle, snapshot.done) == (5, candles[-1], True)
-    assert [c.candle for c in remote.candles_after(0)] == candles
-    assert remote.health()["speed"] == speed
+    market = control.market()
+    assert (market.index, market.done) == (5, True)
+    assert market.last_open_ms == candles[-1].open_time_ms
+    assert control.health()["speed"] == speed
 
 
-def test_requests_the_server_refuses_raise_fatal_errors_with_its_message(
-    start: Callable[..., Server],
-) -> None:
-    server = start()
-    remote = server.client()
-    wrong = PlaceOrderRequest(
-        "ETH/USDT", Side.BUY, OrderType.LIMIT, TimeInForce.GTC, D(1), D(1), True, False, "e"
-    )
-    with pytest.raises(FatalExchangeError, match=r"422.*trades BTC/USDT, not ETH/USDT"):
-        remote.place_order(wrong)
-    with pytest.raises(FatalExchangeError, match="trades BTC/USDT"):
-        remote.open_orders("ETH/USDT")
-    body = {
-        "symbol": SYMBOL, "side": "BUY", "order_type": "LIMIT", "time_in_force": "GTC",
-        "price": 99000.5, "qty": "0.001", "post_only": True, "reduce_only": False,
-        "client_order_id": "f",
-    }  # fmt: skip
-    request = urllib.request.Request(
-        server.url + "/orders",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request)
-    with refused.value as error:
-        assert error.code == 422
-        message = json.loads(error.read())["error"]
-    assert message.startswith("price: expected a finite decimal number written as a string")
-    assert "found 99000.5" in message
-    assert remote.ledger().orders == ()
-
-
-def test_connection_refused_is_retryable() -> None:
-    remote = PaperExchange(f"http://127.0.0.1:{free_port()}", timeout_s=2.0)
-    with pytest.raises(RetryableExchangeError, match="no answer from the paper exchange"):
-        remote.balances()
-    with pytest.raises(RetryableExchangeError):
-        remote.place_order(order("r", Side.BUY, "1", "1"))
-
-
-def test_a_server_that_never_answers_times_out_as_retryable() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never replies
-        remote = PaperExchange(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_s=0.3)
-        started = time.monotonic()
-        with pytest.raises(RetryableExchangeError, match="timed out"):
-            remote.get_order(SYMBOL, "x")
-        assert time.monotonic() - started < 5
+def test_an_unreachable_exchange_is_a_control_error_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(PaperControlError, match=f"GET {url}/paper/market"):
+        PaperControl(url, timeout_s=2.0).market()
 
 
 class CannedHandler(BaseHTTPRequestHandler):
@@ -583,22 +382,19 @@ class CannedHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._answer()
 
-    def do_DELETE(self) -> None:
-        self._answer()
-
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep the test output quiet
 
 
 @pytest.fixture
-def canned() -> Iterator[Callable[[int, bytes], PaperExchange]]:
+def canned() -> Iterator[Callable[[int, bytes], PaperControl]]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), CannedHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
 
-    def answer(status: int, body: bytes) -> PaperExchange:
+    def answer(status: int, body: bytes) -> PaperControl:
         httpd.canned = (status, body)  # type: ignore[attr-defined]
-        return PaperExchange(f"http://127.0.0.1:{httpd.server_address[1]}", timeout_s=5.0)
+        return PaperControl(f"http://127.0.0.1:{httpd.server_address[1]}", timeout_s=5.0)
 
     yield answer
     httpd.shutdown()
@@ -606,25 +402,16 @@ def canned() -> Iterator[Callable[[int, bytes], PaperExchange]]:
     thread.join(10)
 
 
-def test_a_server_error_is_retryable_with_its_message(
-    canned: Callable[[int, bytes], PaperExchange],
+def test_answers_the_control_cannot_read_are_errors_with_the_reason(
+    canned: Callable[[int, bytes], PaperControl],
 ) -> None:
-    remote = canned(503, b'{"error": "busy"}')
-    with pytest.raises(RetryableExchangeError, match="server error 503: busy"):
-        remote.place_order(order("a", Side.BUY, "1", "1"))
-
-
-def test_answers_that_are_not_the_protocol_are_fatal(
-    canned: Callable[[int, bytes], PaperExchange],
-) -> None:
-    with pytest.raises(FatalExchangeError, match="not JSON"):
-        canned(200, b"<html>hello</html>").balances()
-    bad_decimal = json.dumps({"USDT": {"free": 1.5, "locked": "0"}}).encode()
-    with pytest.raises(FatalExchangeError, match=r"balance.*free: expected a decimal"):
-        canned(200, bad_decimal).balances()
-    with pytest.raises(FatalExchangeError, match="missing field 'orders'"):
-        canned(200, b"{}").open_orders(SYMBOL)
-    # A 404 means "no such order" only where the interface says so.
-    assert canned(404, b'{"error": "no order"}').get_order(SYMBOL, "x") is None
-    with pytest.raises(FatalExchangeError, match="404: no such page"):
-        canned(404, b'{"error": "no such page"}').balances()
+    with pytest.raises(PaperControlError, match="HTTP 503 busy"):
+        canned(503, b"busy").advance(1)
+    with pytest.raises(PaperControlError, match="/paper/market"):
+        canned(200, b"<html>hello</html>").market()
+    with pytest.raises(PaperControlError, match="/paper/market: unreadable"):
+        canned(200, b"{}").market()
+    fill = {"symbol": SYMBOL, "price": 1.5}  # a JSON number where a decimal string belongs
+    bad_ledger = json.dumps({"orders": [], "fills": [fill]}).encode()
+    with pytest.raises(PaperControlError, match=r"/paper/ledger: .*order report"):
+        canned(200, bad_ledger).ledger()

@@ -8,15 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market_maker.domain.enums import Side
+from market_maker.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from market_maker.domain.orders import OrderUpdate, PlaceOrderRequest
 from market_maker.live.audit import (
     BookedFillRow,
     Books,
     ExchangeFill,
     ExchangeLedger,
     audit,
+    ledger_view,
     recompute,
+    resent_rejected,
 )
+from market_maker.paper.paper_json import Ledger, LedgerOrder
 from market_maker.slots.client_ids import make_client_order_id
 
 pytestmark = pytest.mark.timeout(120)
@@ -132,3 +136,29 @@ def test_a_fill_of_an_order_that_is_not_ours_is_left_out_of_the_figures() -> Non
     )
     again = recompute([ours, replace(ours, client_order_id="manual-1")])
     assert (again.position, again.unknown_ids) == (D(1), ("manual-1",))
+
+
+def _held(cid: str, status: OrderStatus) -> LedgerOrder:
+    request = PlaceOrderRequest(
+        SYMBOL, Side.BUY, OrderType.LIMIT, TimeInForce.GTC, D(100), D(1), True, False, cid
+    )
+    state = OrderUpdate(SYMBOL, "1", cid, Side.BUY, status, D(100), D(1))
+    return LedgerOrder(request, state)
+
+
+def test_a_resent_id_is_a_duplicate_only_when_the_exchange_had_accepted_its_order() -> None:
+    accepted = make_client_order_id("bot", SYMBOL, D("100"), Side.BUY, 1)
+    refused = make_client_order_id("bot", SYMBOL, D("101"), Side.BUY, 1)
+    ledger = Ledger(
+        (_held(accepted, OrderStatus.NEW), _held(refused, OrderStatus.REJECTED)),
+        (),
+        (refused, accepted, refused),
+    )
+    assert resent_rejected(ledger) == {refused}
+    view = ledger_view(ledger, D(0))
+    assert list(view.duplicates) == [accepted]
+    assert list(view.open_orders) == [accepted]
+    books = Books(D(0), D(0), D(0), D(0), [], [accepted])
+    assert [str(m) for m in audit(books, view)] == [
+        f"duplicate-ids: client order id sent twice: {accepted}"
+    ]

@@ -6,7 +6,7 @@ status 2, then binds its port (a port in use is a user error too), prints the UR
 SIGINT or SIGTERM, after which it exits with status 0. FastAPI and uvicorn are imported
 only here, inside the command, so the rest of the CLI does not pay for them.
 
-It serves the project's own JSON API, Binance's REST and websocket API of one market kind
+It serves Binance's REST and websocket API of one market kind
 (``--market``) for the unmodified ccxt classes, the ``/paper/`` test endpoints and the
 faults it is asked to inject (see ``docs/paper_exchange.md``). The API secret is never
 printed.
@@ -63,7 +63,7 @@ def paper_exchange(
         float,
         typer.Option(
             min=0.0,
-            help="Candles per second of wall time; 0 = manual (only POST /advance moves time).",
+            help="Candles per second of wall time; 0 = manual (POST /paper/advance).",
         ),
     ] = 1.0,
     market: Annotated[
@@ -217,7 +217,7 @@ def run_paper_exchange(
         ) from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    pace = "manual (POST /advance)" if speed == 0 else f"{speed:g} candles/s"
+    pace = "manual (POST /paper/advance)" if speed == 0 else f"{speed:g} candles/s"
     typer.echo(
         f"paper exchange: {config.symbol}, {len(series.candles)} candles from {source}, time {pace}"
     )

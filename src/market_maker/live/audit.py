@@ -6,7 +6,8 @@ sides (the bot's database or engine, the exchange's ledger) into the types below
 checks are:
 
 1. ``slot-orders``: no slot has two orders open on the exchange;
-2. ``duplicate-ids``: no client order id was sent twice as a new order;
+2. ``duplicate-ids``: no client order id of an order the exchange accepted was sent again
+   as a new order (``ledger_view`` leaves out the ids of orders it rejected);
 3. ``fills``: every fill the exchange reports is booked exactly once by the bot (matched by
    client order id, quantity and fee; a fill booked twice, missing or altered shows);
 4. ``position``: the bot's position (slots plus the offset it holds outside them) equals
@@ -24,10 +25,10 @@ from decimal import Decimal
 from typing import Any
 
 from market_maker.domain.decimals import ZERO
-from market_maker.domain.enums import Side
+from market_maker.domain.enums import OrderStatus, Side
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.orders import OrderUpdate
-from market_maker.paper.protocol import Ledger
+from market_maker.paper.paper_json import Ledger
 from market_maker.slots.accounting import book_fill
 from market_maker.slots.client_ids import parse_client_order_id
 from market_maker.slots.model import Slot
@@ -146,15 +147,32 @@ def exchange_fill(report: OrderUpdate) -> ExchangeFill:
 
 
 def ledger_view(ledger: Ledger, position: Decimal) -> ExchangeLedger:
-    """The paper exchange's ledger as the audit reads it; ``position`` is its base balance."""
+    """The paper exchange's ledger as the audit reads it; ``position`` is its base balance.
+
+    A client order id sent again counts as a duplicate only when the exchange accepted
+    its first order: an order the exchange rejected (a post-only order that would take,
+    say) never existed, so re-sending its id cannot make a second order. A bot does this
+    legitimately when it is killed after the rejection and before recording it: the
+    re-run looks the order up, finds none (Binance keeps no rejected order and frees its
+    id) and sends it again. ``resent_rejected`` lists those ids.
+    """
+    harmless = resent_rejected(ledger)
     return ExchangeLedger(
         fills=[exchange_fill(f) for f in ledger.fills],
         open_orders=[
             o.state.client_order_id for o in ledger.orders if not o.state.status.is_terminal
         ],
         position=position,
-        duplicates=ledger.duplicates,
+        duplicates=tuple(c for c in ledger.duplicates if c not in harmless),
     )
+
+
+def resent_rejected(ledger: Ledger) -> frozenset[str]:
+    """Client order ids sent again whose first order the exchange had rejected."""
+    rejected = {
+        o.request.client_order_id for o in ledger.orders if o.state.status is OrderStatus.REJECTED
+    }
+    return frozenset(c for c in ledger.duplicates if c in rejected)
 
 
 def books_from_status(status: Mapping[str, Any], fills: Sequence[BookedFillRow]) -> Books:

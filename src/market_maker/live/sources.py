@@ -1,8 +1,8 @@
 """The ports of the live runner: where prices, candles, order reports, time and rules come from.
 
-``LiveRunner`` knows a venue only through these protocols, so the paper exchange
-(``live/paper_sources.py``), a ccxt adapter and the in-memory fakes of the tests plug in
-alike:
+``LiveRunner`` knows a venue only through these protocols, so the ccxt adapter
+(``exchanges/ccxt``: any ccxt venue, the paper exchange included), the polled sources
+(``live/polled.py``) and the in-memory fakes of the tests plug in alike:
 
 * ``MarketDataSource``: price updates and candles, in order, plus a bounded catch-up of
   the candles missed while the bot was down;

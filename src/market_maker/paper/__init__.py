@@ -1,26 +1,12 @@
 """The paper exchange: the simulated exchange served over HTTP from its own process.
 
-The server (``market-maker paper-exchange``) keeps orders, balances and fills while bots
-come and go; ``PaperExchange`` is the ``Exchange`` adapter a bot uses to trade on it.
-The server modules (FastAPI, uvicorn) are imported only by the command that serves, so
-the client stays light.
+The server (``market-maker paper-exchange``) speaks a subset of Binance's REST and
+websocket API, so bots trade on it through ccxt, and keeps orders, balances and fills
+while bots come and go. ``PaperControl`` (``paper.control``) reads its ledger and moves
+its market time through the ``/paper/`` test endpoints. The server modules (FastAPI,
+uvicorn) are imported only by the command that serves.
 """
 
-from market_maker.paper.client import AdvanceResult, PaperExchange
-from market_maker.paper.protocol import (
-    IndexedCandle,
-    Ledger,
-    LedgerOrder,
-    MarketSnapshot,
-    ProtocolError,
-)
+from market_maker.paper.paper_json import Ledger, LedgerOrder, MarketSnapshot, PaperJsonError
 
-__all__ = [
-    "AdvanceResult",
-    "IndexedCandle",
-    "Ledger",
-    "LedgerOrder",
-    "MarketSnapshot",
-    "PaperExchange",
-    "ProtocolError",
-]
+__all__ = ["Ledger", "LedgerOrder", "MarketSnapshot", "PaperJsonError"]

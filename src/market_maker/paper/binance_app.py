@@ -1,7 +1,6 @@
-"""The whole paper exchange app: the old JSON API, Binance's REST and streams, ``/paper/``.
+"""The whole paper exchange app: Binance's REST and streams, the ``/paper/`` endpoints.
 
 ``create_binance_app`` builds the FastAPI app ``market-maker paper-exchange`` serves: the
-project's own JSON API (``market_maker.paper.server``, kept for the live runner), the
 Binance REST subset of the process's market kind, the websocket streams, the ``/paper/``
 test endpoints and, around it all, the fault injector. ``binance_venue`` builds the
 venue a market kind trades from a configuration and candles.
@@ -20,7 +19,7 @@ from market_maker.paper.binance_service import BinanceService
 from market_maker.paper.binance_ws import install_streams
 from market_maker.paper.faults import FaultInjector, FaultMiddleware, install_fault_routes
 from market_maker.paper.paper_routes import install_paper_routes
-from market_maker.paper.server import create_app
+from market_maker.paper.server import base_app
 from market_maker.paper.signing import Credentials
 from market_maker.paper.venue import PaperVenue
 
@@ -37,7 +36,7 @@ def binance_venue(
 
     The account is a spot account for spot and a margin account for USDⓈ-M, whatever
     ``backtest.spot`` says. The venue keeps the configuration's symbol (the project's own
-    JSON API and the ledger write it); Binance's API names the market by its Binance id
+    ledger writes it); Binance's API names the market by its Binance id
     (``BTCUSDT``), from which ccxt derives ``BTC/USDT`` or ``BTC/USDT:USDT``.
     """
     from market_maker.backtest.runner import simulated_exchange
@@ -65,7 +64,7 @@ def create_binance_app(
     ``app.state.stream_hub`` is the ``StreamHub`` feeding the websockets (tests watch its
     connections to know when a client has subscribed).
     """
-    app = create_app(venue, speed=speed)
+    app = base_app()
     injector = faults or FaultInjector()
     service = BinanceService(venue, market)
     BinanceRoutes(service, credentials, clock).install(app)

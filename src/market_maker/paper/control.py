@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from market_maker.domain.errors import MarketMakerError
-from market_maker.paper.protocol import Ledger, ProtocolError, ledger_from_json
+from market_maker.paper.paper_json import Ledger, PaperJsonError, ledger_from_json
 
 DEFAULT_TIMEOUT_S = 10.0
 """Longest wait for one answer."""
@@ -78,7 +78,7 @@ class PaperControl:
         """``GET /paper/ledger``: every order, fill and duplicate client order id."""
         try:
             return ledger_from_json(self._call("GET", "/paper/ledger"))
-        except ProtocolError as exc:
+        except PaperJsonError as exc:
             raise PaperControlError(f"{self.base_url}/paper/ledger: {exc}") from None
 
     def position(self, base: str) -> Decimal:

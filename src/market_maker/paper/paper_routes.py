@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from market_maker.paper.binance_format import Json, dec
 from market_maker.paper.binance_service import BinanceService
 from market_maker.paper.journal import Trade
-from market_maker.paper.protocol import candle_to_json, request_to_json, update_to_json
+from market_maker.paper.paper_json import candle_to_json, request_to_json, update_to_json
 
 
 def trade_to_json(trade: Trade) -> Json:

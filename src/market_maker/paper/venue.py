@@ -23,7 +23,7 @@ from market_maker.domain.enums import OrderStatus
 from market_maker.domain.instrument import MarketRules
 from market_maker.domain.market import Candle
 from market_maker.domain.orders import CancelOrderRequest, OrderUpdate, PlaceOrderRequest
-from market_maker.exchanges.base import Balance, OwnTrade
+from market_maker.exchanges.base import Balance
 from market_maker.exchanges.simulated import SimulatedExchange
 from market_maker.paper.journal import (
     CandleEvent,
@@ -32,7 +32,7 @@ from market_maker.paper.journal import (
     Trade,
     VenueEvent,
 )
-from market_maker.paper.protocol import IndexedCandle, Ledger, LedgerOrder, MarketSnapshot
+from market_maker.paper.paper_json import Ledger, LedgerOrder, MarketSnapshot
 
 Listener = Callable[[VenueEvent], None]
 """Receives each venue event, under the venue's lock (hand it over, do not block)."""
@@ -196,11 +196,6 @@ class PaperVenue:
         with self._lock:
             return self.exchange.balances()
 
-    def own_trades(self, after_id: int | None, limit: int) -> list[OwnTrade]:
-        """Our fills with a trade id above ``after_id``, oldest first, at most ``limit``."""
-        with self._lock:
-            return self.exchange.own_trades(self.symbol, after_id, limit)
-
     def ledger(self) -> Ledger:
         """Every order held (request and current state) and every fill report, in order."""
         with self._lock:
@@ -246,14 +241,6 @@ class PaperVenue:
             index = self._index
         candle = self.candles[index - 1] if index else None
         return MarketSnapshot(index, candle, index == len(self.candles))
-
-    def candles_after(self, index: int, limit: int) -> list[IndexedCandle]:
-        """Processed candles with an index above ``index``, oldest first, at most ``limit``."""
-        with self._lock:
-            current = self._index
-        start = max(index, 0)
-        stop = min(current, start + limit)
-        return [IndexedCandle(i + 1, self.candles[i]) for i in range(start, stop)]
 
 
 def _as_new(report: OrderUpdate) -> OrderUpdate:
