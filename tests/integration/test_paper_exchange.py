@@ -221,7 +221,9 @@ def test_orders_through_ccxt_leave_the_ledger_of_the_in_process_simulated_exchan
     assert control.market().done and control.market().index == len(candles)
     for cid in ("b1", "b2", "s1", "t1"):
         assert figures(remote.get_order(SYMBOL, cid)) == figures(sim.get_order(SYMBOL, cid))
-    assert {a: b.total for a, b in sim.balances().items()} == control.balances()
+    assert {a: b.total for a, b in sim.balances().items()} == {
+        a: b.total for a, b in control.balances().items()
+    }
 
     ledger = control.ledger()
     # Equal values (ccxt writes the decimals it sends in its own way: 99950 for 99950.0).

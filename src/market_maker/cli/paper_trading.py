@@ -322,17 +322,13 @@ def report(
 ) -> bool:
     """Print the run's summary and the audit of its books; True when the books match."""
     base, _ = split_symbol(config.symbol)
-    balances = control.balances()
     if tracker.started:
-        from market_maker.exchanges.base import Balance
-
-        final = {a: Balance(a, total, total - total) for a, total in balances.items()}
         result = run_result(
             tracker,
             runner.engine,
             runner.counts.candles,
             config=config.model_dump(mode="json"),
-            final_balances=final,
+            final_balances=control.balances(),
         )
         print_summary(result, console, "Paper run")
     status = bot_status(config)

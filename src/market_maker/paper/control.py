@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from market_maker.domain.errors import MarketMakerError
+from market_maker.exchanges.base import Balance
 from market_maker.paper.paper_json import Ledger, PaperJsonError, ledger_from_json
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -92,10 +93,16 @@ class PaperControl:
         except (KeyError, TypeError, ArithmeticError) as exc:
             raise PaperControlError(f"{self.base_url}/paper/balances: unreadable ({exc})") from None
 
-    def balances(self) -> dict[str, Decimal]:
-        """Total (free plus locked) of each asset."""
+    def balances(self) -> dict[str, Balance]:
+        """Free and locked amount of each asset, as the exchange holds them."""
         body = self._call("GET", "/paper/balances")
-        return {a: Decimal(b["free"]) + Decimal(b["locked"]) for a, b in body["balances"].items()}
+        try:
+            return {
+                a: Balance(a, Decimal(b["free"]), Decimal(b["locked"]))
+                for a, b in body["balances"].items()
+            }
+        except (KeyError, TypeError, ArithmeticError) as exc:
+            raise PaperControlError(f"{self.base_url}/paper/balances: unreadable ({exc})") from None
 
     def set_faults(self, settings: dict[str, Any]) -> dict[str, Any]:
         """``POST /paper/faults``: change the faults injected; the settings now in force."""
