@@ -212,13 +212,21 @@ class Harness:
         end = _deadline(180)
         while not self._caught_up_since(version):
             if bot.poll() is not None or time.monotonic() > end:
+                why = f"exited {bot.returncode}" if bot.returncode is not None else "180 s passed"
                 bot.kill()
                 bot.wait(timeout=30)
-                raise RuntimeError(f"the final run did not catch up; see {self.workdir}/bot.log")
+                raise RuntimeError(f"the final run did not catch up ({why}){self._log_tail()}")
             time.sleep(0.1)
         bot.send_signal(signal.SIGTERM)
         if bot.wait(timeout=120) != 0:
-            raise RuntimeError(f"the final run did not stop cleanly; see {self.workdir}/bot.log")
+            raise RuntimeError(f"the final run did not stop cleanly{self._log_tail()}")
+
+    def _log_tail(self, lines: int = 30) -> str:
+        """The end of the bot's log, for an error message (a temporary workdir is deleted)."""
+        path = self.workdir / "bot.log"
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        tail = "\n".join(text.splitlines()[-lines:])
+        return f"; {path} ends with:\n{tail}"
 
     def audit(self) -> None:
         """Check every invariant against the exchange's ledger; record violations."""
