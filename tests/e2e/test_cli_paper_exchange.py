@@ -127,7 +127,7 @@ def test_serves_health_and_stops_cleanly_on_a_signal(stop: signal.Signals) -> No
                 proc.kill()
     assert proc.returncode == 0, err
     assert f"listening on {url}" in out
-    assert "4320 candles" in out and "stopped at candle 0 of 4320" in out
+    assert "4,320 candles" in out and "stopped at step 0 of 4320 (candles)" in out
     assert "Traceback" not in err
 
 
@@ -168,3 +168,21 @@ def test_unknown_market_kind_exits_2() -> None:
     result = run("--market", "coinm", "--port", "0")
     assert result.returncode == 2
     assert "--market: expected spot or usdm, found 'coinm'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--trades", "sample", "--data", "x.csv"), "cannot be used together"),
+        (("--trades", "sample", "--step-ms", "7000"), "--step-ms: expected a divisor of 60000"),
+        (("--trades", "no-such-trades.csv"), "no-such-trades.csv: cannot open the file"),
+    ],
+)
+def test_bad_trade_replay_options_exit_2_naming_the_option(
+    args: tuple[str, ...], expected: str
+) -> None:
+    result = run(*args, "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:") and expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "listening" not in result.stdout

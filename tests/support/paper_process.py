@@ -272,11 +272,12 @@ def wait_for_bot(bot: BotProcess, predicate: Any, what: str, deadline_s: float =
 
 
 def wait_until_caught_up(bot: BotProcess, control: PaperControl, deadline_s: float) -> None:
-    """Until the exchange replayed its last candle and the bot decided at it."""
+    """Until the exchange replayed its last step and the bot decided at its price."""
     wait_until(lambda: control.market().done, "the end of the data", deadline_s)
-    last = control.market().last_open_ms
-    assert last is not None
-    wait_for_bot(bot, lambda s: s["last_update_ms"] >= last, "the bot's last candle", deadline_s)
+    market = control.market()
+    wait_for_bot(
+        bot, lambda s: market.seen_by(s["last_update_ms"]), "the bot's last price", deadline_s
+    )
 
 
 def ledger_of(config: AppConfig, control: PaperControl) -> ExchangeLedger:

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 from rich.console import Console
@@ -23,16 +22,16 @@ from market_maker.backtest.report_terminal import print_summary
 from market_maker.backtest.result import BacktestResult
 from market_maker.backtest.runner import run_backtest, run_trade_backtest
 from market_maker.config.app import AppConfig
-from market_maker.config.loader import default_backtest_config_path
+from market_maker.config.loader import default_backtest_config_path, default_ticks_config_path
 from market_maker.data.candles import load_candles
-from market_maker.data.sample import sample_candles_path, sample_trades_path
+from market_maker.data.sample import SAMPLE_ARGUMENT, sample_candles_path, sample_trades_path
 from market_maker.data.trades import load_trades
 from market_maker.domain.errors import MarketMakerError, OutputError
 
 PROGRESS_AFTER_S = 1.0
 """A progress bar appears once a run has taken this long."""
 
-SAMPLE = "sample"
+SAMPLE = SAMPLE_ARGUMENT
 """``--trades sample`` names the bundled trade sample (write ``./sample`` for a file)."""
 
 DEFAULT_CANDLE_S = 60
@@ -61,11 +60,6 @@ def pin_mmap_threshold() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-
-
-def default_ticks_config_path() -> Path:
-    """The packaged configuration for the bundled trade sample (``examples/ticks.yaml``)."""
-    return Path(str(files("market_maker.examples").joinpath("ticks.yaml")))
 
 
 @dataclass(frozen=True, slots=True)

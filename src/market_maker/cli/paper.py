@@ -13,6 +13,7 @@ printed.
 """
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,9 +21,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from market_maker.config.app import AppConfig
-from market_maker.config.loader import default_backtest_config_path, load_config
+from market_maker.config.loader import (
+    default_backtest_config_path,
+    default_ticks_config_path,
+    load_config,
+)
+from market_maker.data.sample import SAMPLE_ARGUMENT, sample_trades_path
 from market_maker.domain.errors import MarketMakerError
 from market_maker.domain.instrument import MarketRules
+from market_maker.paper.tape import DEFAULT_STEP_MS
 
 if TYPE_CHECKING:
     from market_maker.paper.binance_market import MarketKind
@@ -45,13 +52,31 @@ def paper_exchange(
             show_default=False,
         ),
     ] = None,
+    trades: Annotated[
+        str | None,
+        typer.Option(
+            "--trades",
+            help="Trade ticks to replay instead of candles (.csv, .csv.gz); `sample` = "
+            "the bundled sample. Orders fill per trade; 1-minute klines are built from them.",
+            show_default=False,
+        ),
+    ] = None,
+    step_ms: Annotated[
+        int,
+        typer.Option(
+            "--step-ms",
+            min=1,
+            help="With --trades: trade time one step of market time covers, milliseconds "
+            "(a divisor of 60000).",
+        ),
+    ] = DEFAULT_STEP_MS,
     config: Annotated[
         Path | None,
         typer.Option(
             "--config",
             "-c",
             help="Configuration file (symbol, instrument rules, fees, balances); defaults to "
-            "the packaged backtest example.",
+            "the packaged backtest example (the ticks example with --trades sample).",
             show_default=False,
         ),
     ] = None,
@@ -63,7 +88,8 @@ def paper_exchange(
         float,
         typer.Option(
             min=0.0,
-            help="Candles per second of wall time; 0 = manual (POST /paper/advance).",
+            help="Steps of market time (candles, or --step-ms of trades) per second of wall "
+            "time; 0 = manual (POST /paper/advance).",
         ),
     ] = 1.0,
     market: Annotated[
@@ -131,7 +157,23 @@ def paper_exchange(
     """Serve a simulated exchange over HTTP; it keeps its orders while bots come and go."""
     from market_maker.paper.faults import FaultSettings
 
-    app_config = load_config(config if config is not None else default_backtest_config_path())
+    if trades is not None and data is not None:
+        raise MarketMakerError(
+            f"--trades {trades} and --data {data} cannot be used together: the paper "
+            "exchange replays candles or trades; keep one"
+        )
+    if 60_000 % step_ms:
+        raise MarketMakerError(
+            f"--step-ms: expected a divisor of 60000 (a minute is a whole number of steps), "
+            f"found {step_ms}; try 1000"
+        )
+    trades_path = None
+    if trades is not None:
+        trades_path = sample_trades_path() if trades == SAMPLE_ARGUMENT else Path(trades)
+    if config is None:
+        ticks = trades == SAMPLE_ARGUMENT
+        config = default_ticks_config_path() if ticks else default_backtest_config_path()
+    app_config = load_config(config)
     if market is not None and market not in ("spot", "usdm"):
         raise MarketMakerError(f"--market: expected spot or usdm, found {market!r}")
     faults = FaultSettings(
@@ -154,7 +196,16 @@ def paper_exchange(
         leverage=leverage,
         faults=faults,
     )
-    run_paper_exchange(app_config, data, host=host, port=port, speed=speed, binance=options)
+    run_paper_exchange(
+        app_config,
+        data,
+        host=host,
+        port=port,
+        speed=speed,
+        binance=options,
+        trades=trades_path,
+        step_ms=step_ms,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,20 +241,35 @@ def run_paper_exchange(
     port: int,
     speed: float,
     binance: BinanceOptions | None = None,
+    trades: Path | None = None,
+    step_ms: int = DEFAULT_STEP_MS,
 ) -> None:
-    """Load the candles, bind the port, print the URL and serve until a stop signal."""
+    """Load the candles (or trades), bind the port, print the URL and serve until a stop signal."""
     from market_maker.data.candles import load_candles
     from market_maker.data.sample import sample_candles_path
+    from market_maker.data.trades import load_trades
+    from market_maker.domain.market import Candle
     from market_maker.paper.binance_app import binance_venue, create_binance_app, default_kind
     from market_maker.paper.faults import FaultInjector
     from market_maker.paper.server import listen, serve
     from market_maker.paper.signing import Credentials
+    from market_maker.paper.tape import TradeTape
 
     options = binance or BinanceOptions()
     kind = options.kind or default_kind(config)
-    source = data if data is not None else sample_candles_path()
-    series = load_candles(source, symbol=config.symbol)
-    venue, served = binance_venue(config, series.candles, kind, leverage=options.leverage)
+    replay: Sequence[Candle] | TradeTape
+    if trades is not None:
+        source = trades
+        series = load_trades(trades, symbol=config.symbol)
+        if not series.trades:
+            raise MarketMakerError(f"--trades {trades}: the file holds no trades; fix: pass one")
+        replay = TradeTape(series.trades, step_ms=step_ms)
+        loaded = f"{len(series.trades):,} trades ({len(replay):,} steps of {step_ms} ms)"
+    else:
+        source = data if data is not None else sample_candles_path()
+        replay = load_candles(source, symbol=config.symbol).candles
+        loaded = f"{len(replay):,} candles"
+    venue, served = binance_venue(config, replay, kind, leverage=options.leverage)
     credentials = Credentials.resolve(options.api_key, options.api_secret)
     app = create_binance_app(
         venue, served, credentials, speed=speed, faults=FaultInjector(options.faults)
@@ -217,10 +283,8 @@ def run_paper_exchange(
         ) from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    pace = "manual (POST /paper/advance)" if speed == 0 else f"{speed:g} candles/s"
-    typer.echo(
-        f"paper exchange: {config.symbol}, {len(series.candles)} candles from {source}, time {pace}"
-    )
+    pace = "manual (POST /paper/advance)" if speed == 0 else f"{speed:g} steps/s"
+    typer.echo(f"paper exchange: {config.symbol}, {loaded} from {source}, time {pace}")
     default_keys = credentials == Credentials.resolve(env={})
     typer.echo(
         f"binance {kind} API for {served.symbol_id}, "
@@ -231,4 +295,4 @@ def run_paper_exchange(
     with sock:
         serve(venue, sock, speed=speed, app=app)
     market = venue.market()
-    typer.echo(f"stopped at candle {market.index} of {venue.total}")
+    typer.echo(f"stopped at step {market.index} of {venue.total} ({venue.unit})")

@@ -158,8 +158,7 @@ class EndOfData:
             return
         self._next_check = now + CHECK_EVERY_S
         market = self.control.market()
-        seen = runner.engine.state.last_update_ms
-        if market.done and market.last_open_ms is not None and seen >= market.last_open_ms:
+        if market.done and market.seen_by(runner.engine.state.last_update_ms):
             runner.request_stop()
 
     def _stop_when_caught_up(self, runner: LiveRunner) -> None:
@@ -168,8 +167,7 @@ class EndOfData:
         self._frozen_polls += 1
         if self._frozen_polls < 2:  # this poll may have begun before the last advance
             return
-        market = self.control.market()
-        if market.last_open_ms is None or runner.engine.state.last_update_ms >= market.last_open_ms:
+        if self.control.market().seen_by(runner.engine.state.last_update_ms):
             runner.request_stop()
 
 

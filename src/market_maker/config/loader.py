@@ -86,6 +86,11 @@ def default_backtest_config_path() -> Path:
     return Path(str(files("market_maker.examples").joinpath("backtest.yaml")))
 
 
+def default_ticks_config_path() -> Path:
+    """The packaged configuration for the bundled trade sample (``examples/ticks.yaml``)."""
+    return Path(str(files("market_maker.examples").joinpath("ticks.yaml")))
+
+
 def load_config(path: Path) -> AppConfig:
     """Read, parse and validate a ``.yaml``/``.yml`` or ``.toml`` configuration file.
 

@@ -3,7 +3,7 @@
 ``create_binance_app`` builds the FastAPI app ``market-maker paper-exchange`` serves: the
 Binance REST subset of the process's market kind, the websocket streams, the ``/paper/``
 test endpoints and, around it all, the fault injector. ``binance_venue`` builds the
-venue a market kind trades from a configuration and candles.
+venue a market kind trades from a configuration and candles or trades.
 """
 
 from collections.abc import Sequence
@@ -21,6 +21,7 @@ from market_maker.paper.faults import FaultInjector, FaultMiddleware, install_fa
 from market_maker.paper.paper_routes import install_paper_routes
 from market_maker.paper.server import base_app
 from market_maker.paper.signing import Credentials
+from market_maker.paper.tape import TradeTape
 from market_maker.paper.venue import PaperVenue
 
 
@@ -30,9 +31,13 @@ def default_kind(config: AppConfig) -> MarketKind:
 
 
 def binance_venue(
-    config: AppConfig, candles: Sequence[Candle], kind: MarketKind, *, leverage: int = 20
+    config: AppConfig,
+    data: Sequence[Candle] | TradeTape,
+    kind: MarketKind,
+    *,
+    leverage: int = 20,
 ) -> tuple[PaperVenue, BinanceMarket]:
-    """The venue and market a ``kind`` paper exchange of ``config`` serves.
+    """The venue and market a ``kind`` paper exchange of ``config`` serves, replaying ``data``.
 
     The account is a spot account for spot and a margin account for USDⓈ-M, whatever
     ``backtest.spot`` says. The venue keeps the configuration's symbol (the project's own
@@ -46,7 +51,7 @@ def binance_venue(
     rules = MarketRules(
         adjusted.to_instrument(), backtest.maker_fee, backtest.taker_fee, backtest.spot
     )
-    venue = PaperVenue(simulated_exchange(adjusted), candles, rules=rules)
+    venue = PaperVenue(simulated_exchange(adjusted), data, rules=rules)
     return venue, BinanceMarket(kind, rules, leverage)
 
 

@@ -140,7 +140,8 @@ def ticker_24hr(market: BinanceMarket, window: Sequence[Candle], now_ms: int) ->
     else:
         zero = "0"
         first, latest = window[0], window[-1]
-        open_ms, close_ms = first.open_time_ms, latest.open_time_ms + latest.interval_s * 1000 - 1
+        open_ms = first.open_time_ms
+        close_ms = min(latest.open_time_ms + latest.interval_s * 1000, now_ms) - 1
         last, opened = latest.close, first.open
         high, low = max(c.high for c in window), min(c.low for c in window)
         volume = sum((c.volume for c in window), ZERO)

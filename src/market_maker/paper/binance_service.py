@@ -297,7 +297,7 @@ class BinanceService:
         if not 1 <= limit <= MAX_KLINES:
             raise errors.bad_value("limit", str(limit))
         start, end = _int(params, "startTime"), _int(params, "endTime")
-        done = candles[: self.venue.market().index]
+        done = candles[: self.venue.market().closed]
         if start is not None:
             done = done[first_at_or_after(done, start) :]
         if end is not None:
@@ -309,10 +309,9 @@ class BinanceService:
         """``ticker/24hr`` of the symbol (a list of one when no symbol is given)."""
         self.check_symbol(params, required=False)
         venue = self.venue
-        index = venue.market().index
-        done = venue.candles[:index]
-        now = venue.now_ms()
-        window = done[first_at_or_after(done, now - fmt.TICKER_WINDOW_MS) :]
+        with venue.lock:  # the step, its time and its candles read together
+            snap, now = venue.market_locked(), venue.now_ms()
+        window = ticker_window(venue.candles[: snap.closed], snap.forming, now)
         ticker = fmt.ticker_24hr(self.market, window, now)
         return ticker if params.get("symbol") else [ticker]
 
@@ -326,6 +325,14 @@ class BinanceService:
         """Raise -1125 unless ``key`` is the open listen key (``None`` = the open one)."""
         if self.listen_key is None or (key is not None and key != self.listen_key):
             raise errors.no_listen_key()
+
+
+def ticker_window(closed: Sequence[Candle], forming: Candle | None, now_ms: int) -> list[Candle]:
+    """The candles a 24-hour ticker at ``now_ms`` covers: the closed ones, then the forming."""
+    window = list(closed[first_at_or_after(closed, now_ms - fmt.TICKER_WINDOW_MS) :])
+    if forming is not None:
+        window.append(forming)
+    return window
 
 
 def first_at_or_after(candles: Sequence[Candle], time_ms: int) -> int:

@@ -28,10 +28,10 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from market_maker.paper import binance_events as events
 from market_maker.paper.binance_errors import BinanceError
-from market_maker.paper.binance_format import TICKER_WINDOW_MS, Json
-from market_maker.paper.binance_service import BinanceService, first_at_or_after
+from market_maker.paper.binance_format import Json
+from market_maker.paper.binance_service import BinanceService, ticker_window
 from market_maker.paper.faults import FaultInjector
-from market_maker.paper.journal import CandleEvent, OrderEvent, VenueEvent
+from market_maker.paper.journal import CandleEvent, OrderEvent, TickEvent, VenueEvent
 from market_maker.paper.signing import Credentials
 
 DROP_CODE = 1001
@@ -105,25 +105,22 @@ class StreamHub:
     # -- renderers ---------------------------------------------------------------------------
 
     def market_messages(self, connection: Connection, event: VenueEvent) -> list[Json]:
-        """Kline and ticker events of a completed candle, for the subscribed streams."""
-        if not isinstance(event, CandleEvent):
-            return []
+        """A kline event per closed candle, ticker events per step, for the subscribed streams."""
         market = self.service.market
+        if isinstance(event, CandleEvent):
+            if events.kline_stream(market, event.candle) in connection.streams:
+                return [events.kline_event(market, event.candle)]
+            return []
+        if not isinstance(event, TickEvent):
+            return []
         symbol = market.symbol_id.lower()
-        out = []
-        name = events.kline_stream(market, event.candle)
-        if name in connection.streams:
-            out.append(events.kline_event(market, event.candle))
         wanted = {f"{symbol}@miniTicker": "miniTicker", f"{symbol}@ticker": "ticker"}
-        if wanted.keys() & connection.streams:
-            done = self.service.venue.candles[: event.index]
-            now = event.candle.open_time_ms + event.candle.interval_s * 1000
-            window = done[first_at_or_after(done, now - TICKER_WINDOW_MS) :]
-            tickers = events.ticker_events(market, window, now)
-            out += [
-                tickers[kind] for stream, kind in wanted.items() if stream in connection.streams
-            ]
-        return out
+        if not wanted.keys() & connection.streams:
+            return []
+        closed = self.service.venue.candles[: event.closed]
+        window = ticker_window(closed, event.forming, event.time_ms)
+        tickers = events.ticker_events(market, window, event.time_ms)
+        return [tickers[kind] for stream, kind in wanted.items() if stream in connection.streams]
 
     def spot_user_messages(self, connection: Connection, event: VenueEvent) -> list[Json]:
         """``executionReport`` events once the connection subscribed to its user data."""

@@ -30,16 +30,28 @@ class MarketTime:
     """Where market time stands on the paper exchange.
 
     Attributes:
-        index: Candles processed so far (0 = none yet).
-        total: Candles in the data.
-        done: Every candle has been processed.
-        last_open_ms: Open time of the latest candle processed (None before the first).
+        index: Steps processed so far (candles, or slices of trade time; 0 = none yet).
+        total: Steps in the data.
+        done: Every step has been processed.
+        last_open_ms: Open time of the latest candle closed (None before the first).
+        time_ms: Market time now (the end of the latest step).
     """
 
     index: int
     total: int
     done: bool
     last_open_ms: int | None
+    time_ms: int = 0
+
+    def seen_by(self, price_ms: int) -> bool:
+        """Whether a bot whose latest price is stamped ``price_ms`` has seen market time now.
+
+        The venue stamps a ticker with its close time, one millisecond before market time
+        (``time_ms`` unknown, 0: the latest candle's open is enough).
+        """
+        if self.time_ms:
+            return price_ms >= self.time_ms - 1
+        return self.last_open_ms is None or price_ms >= self.last_open_ms
 
 
 class PaperControl:
@@ -66,12 +78,13 @@ class PaperControl:
                 int(body["total"]),
                 bool(body["done"]),
                 None if candle is None else int(candle["open_time_ms"]),
+                int(body.get("time_ms", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PaperControlError(f"{self.base_url}/paper/market: unreadable ({exc})") from None
 
     def advance(self, n: int = 1) -> int:
-        """``POST /paper/advance?n=``: process up to ``n`` candles; the index after."""
+        """``POST /paper/advance?n=``: process up to ``n`` steps; the index after."""
         body = self._call("POST", f"/paper/advance?n={n}")
         return int(body["index"])
 

@@ -114,7 +114,22 @@ class OrderView:
     updated_ms: int
 
 
-VenueEvent = OrderEvent | CandleEvent
+@dataclass(frozen=True, slots=True)
+class TickEvent:
+    """Market time has moved one step: what the ticker shows now.
+
+    Attributes:
+        time_ms: Market time after the step.
+        closed: Candles closed so far.
+        forming: The candle still forming (trade replays), ``None`` when none is.
+    """
+
+    time_ms: int
+    closed: int
+    forming: Candle | None
+
+
+VenueEvent = OrderEvent | CandleEvent | TickEvent
 """Everything the venue pushes to its listeners, in the order it happened."""
 
 

@@ -33,15 +33,18 @@ class MarketSnapshot:
     """Where market time stands on the paper exchange.
 
     Attributes:
-        index: Number of candles processed so far, which is also the index of the latest
-            one (0 = none yet).
-        candle: The latest candle processed, ``None`` before the first.
-        done: Every candle of the data has been processed; market time has stopped.
+        index: Number of steps processed so far (candles, when replaying candles).
+        candle: The latest candle closed, ``None`` before the first.
+        done: Every step of the data has been processed; market time has stopped.
+        closed: Number of candles closed so far (``index`` when replaying candles).
+        forming: The candle a trade replay is still building, ``None`` when none is.
     """
 
     index: int
     candle: Candle | None
     done: bool
+    closed: int = 0
+    forming: Candle | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,8 @@ def install_paper_routes(app: FastAPI, service: BinanceService, *, speed: float)
             "done": snap.done,
             "total": venue.total,
             "time_ms": venue.now_ms(),
+            "closed": snap.closed,
+            "unit": venue.unit,
         }
 
     @app.post("/paper/advance")

@@ -1,10 +1,11 @@
-"""The paper venue: one simulated exchange, its candles and market time, behind one lock.
+"""The paper venue: one simulated exchange, its market data and market time, behind one lock.
 
 ``PaperVenue`` is what the HTTP server serves. It owns a ``SimulatedExchange`` and the
-candles it replays; every access to the exchange happens under one lock, because the
-server answers requests on several threads while ``MarketClock`` advances time on another.
-Market time moves one candle at a time, either through ``advance`` (manual, deterministic)
-or through a ``MarketClock`` that calls it at a fixed wall-clock rate.
+candles or trades it replays (see ``tape``); every access to the exchange happens under
+one lock, because the server answers requests on several threads while ``MarketClock``
+advances time on another. Market time moves one step at a time (a candle, or a slice of
+trade time), either through ``advance`` (manual, deterministic) or through a
+``MarketClock`` that calls it at a fixed wall-clock rate.
 
 A ``Journal`` records what a Binance-like venue serves beyond the reports (numbered
 trades, order times, the position's entry price), and listeners (the websocket streams)
@@ -29,10 +30,12 @@ from market_maker.paper.journal import (
     CandleEvent,
     Journal,
     OrderView,
+    TickEvent,
     Trade,
     VenueEvent,
 )
 from market_maker.paper.paper_json import Ledger, LedgerOrder, MarketSnapshot
+from market_maker.paper.tape import TradeTape
 
 Listener = Callable[[VenueEvent], None]
 """Receives each venue event, under the venue's lock (hand it over, do not block)."""
@@ -42,14 +45,20 @@ Precheck = Callable[[], str]
 
 
 class PaperVenue:
-    """A simulated exchange plus the candles that drive it, safe to share across threads.
+    """A simulated exchange plus the market data that drives it, safe to share across threads.
 
-    ``rules`` are the market's instrument rules and fee rates as the venue serves them
-    (``GET /rules``); they must describe ``exchange`` (same symbol, its fee rates).
+    ``market`` is the candles to replay (a step per candle) or a ``TradeTape`` (a step
+    per slice of trade time, fills per trade). ``rules`` are the market's instrument rules
+    and fee rates as the venue serves them; they must describe ``exchange`` (same symbol,
+    its fee rates).
     """
 
     def __init__(
-        self, exchange: SimulatedExchange, candles: Sequence[Candle], *, rules: MarketRules
+        self,
+        exchange: SimulatedExchange,
+        market: Sequence[Candle] | TradeTape,
+        *,
+        rules: MarketRules,
     ) -> None:
         if rules.instrument.symbol != exchange.symbol:
             raise ValueError(
@@ -59,10 +68,19 @@ class PaperVenue:
         self.exchange = exchange
         self.symbol = exchange.symbol
         self.rules = rules
-        self.candles: tuple[Candle, ...] = tuple(candles)
-        self._index = 0  # candles processed so far
+        self.tape = market if isinstance(market, TradeTape) else None
+        self.candles: tuple[Candle, ...] = (
+            market.candles if isinstance(market, TradeTape) else tuple(market)
+        )
+        self._index = 0  # steps processed so far
+        self._closed = 0  # candles closed so far
+        self._forming: Candle | None = None  # the candle a trade replay is building
+        self._building = market.builder() if isinstance(market, TradeTape) else None
         self._lock = threading.Lock()
-        first_open = self.candles[0].open if self.candles else ZERO
+        if isinstance(market, TradeTape):
+            first_open = market.trades[0].price
+        else:
+            first_open = self.candles[0].open if self.candles else ZERO
         self.journal = Journal(exchange.total(exchange.base), first_open)
         self.refused: list[LedgerOrder] = []  # refused before booking (see ``place_order``)
         self._listeners: list[Listener] = []
@@ -84,8 +102,10 @@ class PaperVenue:
         return self._lock
 
     def now_ms(self) -> int:
-        """Market time: the end of the latest candle processed (the first open before)."""
+        """Market time: the end of the latest step (the data's start before the first)."""
         index = self._index
+        if self.tape is not None:
+            return self.tape.steps[index - 1].end_ms if index else self.tape.start_ms
         if index == 0:
             return self.candles[0].open_time_ms if self.candles else 0
         candle = self.candles[index - 1]
@@ -101,8 +121,15 @@ class PaperVenue:
 
     @property
     def total(self) -> int:
-        """Number of candles in the data."""
-        return len(self.candles)
+        """Number of steps in the data (its candles, or its trade time in steps)."""
+        return len(self.tape) if self.tape is not None else len(self.candles)
+
+    @property
+    def unit(self) -> str:
+        """What a step is, for people: ``candles``, or ``1 s of trades``."""
+        if self.tape is None:
+            return "candles"
+        return f"{self.tape.step_ms / 1000:g} s of trades"
 
     # -- orders and balances ---------------------------------------------------------------
 
@@ -210,37 +237,74 @@ class PaperVenue:
     # -- market time -----------------------------------------------------------------------
 
     def advance(self, n: int = 1) -> tuple[int, int, list[OrderUpdate]]:
-        """Process up to ``n`` more candles.
+        """Process up to ``n`` more steps.
 
         Returns the index before and after (read atomically, whatever the clock does) and
-        the reports the candles caused (fills, and the expiry of reduce-only orders left
+        the reports the steps caused (fills, and the expiry of reduce-only orders left
         with nothing to reduce). Stops at the end of the data: advancing a finished venue
         does nothing.
         """
         if n < 1:
-            raise ValueError(f"n: expected at least 1 candle, found {n}")
+            raise ValueError(f"n: expected at least 1 step, found {n}")
         fills: list[OrderUpdate] = []
         with self._lock:
             start = self._index
-            stop = min(start + n, len(self.candles))
-            orders = self.exchange.orders
+            stop = min(start + n, self.total)
             for i in range(start, stop):
-                candle = self.candles[i]
-                reports = self.exchange.on_candle(candle)
-                fills += reports
-                self._index = i + 1
-                for report in reports:
-                    request = orders[report.client_order_id].request
-                    self._record(request, report, candle.open_time_ms)
-                self._emit(CandleEvent(i + 1, candle))
+                if self.tape is not None:
+                    self._trade_step(i, fills)
+                else:
+                    self._candle_step(i, fills)
+                self._emit(TickEvent(self.now_ms(), self._closed, self._forming))
             return start, stop, fills
 
+    def _candle_step(self, i: int, fills: list[OrderUpdate]) -> None:
+        candle = self.candles[i]
+        reports = self.exchange.on_candle(candle)
+        fills += reports
+        self._index = self._closed = i + 1
+        self._book(reports, candle.open_time_ms)
+        self._emit(CandleEvent(i + 1, candle))
+
+    def _trade_step(self, i: int, fills: list[OrderUpdate]) -> None:
+        tape, building = self.tape, self._building
+        assert tape is not None  # a trade replay has both
+        assert building is not None
+        step = tape.steps[i]
+        on_trade = self.exchange.on_trade
+        for trade in tape.trades[tape.steps[i - 1].stop if i else 0 : step.stop]:
+            building.add(trade.ts_ms, trade.price, trade.qty)
+            if reports := on_trade(trade.ts_ms, trade.price, trade.qty):
+                fills += reports
+                self._book(reports, trade.ts_ms)
+        self._index = i + 1
+        for k in range(self._closed, step.closed):
+            self._closed = k + 1
+            self._emit(CandleEvent(k + 1, self.candles[k]))
+        forming = building.finish()
+        if (
+            forming is not None
+            and self._closed
+            and (forming.open_time_ms <= self.candles[self._closed - 1].open_time_ms)
+        ):
+            forming = None  # the candle being built has closed; the next has no trade yet
+        self._forming = forming
+
+    def _book(self, reports: list[OrderUpdate], ts_ms: int) -> None:
+        orders = self.exchange.orders
+        for report in reports:
+            self._record(orders[report.client_order_id].request, report, ts_ms)
+
     def market(self) -> MarketSnapshot:
-        """The index and the latest candle processed, and whether the data is exhausted."""
+        """Steps done, the latest closed candle, the forming one, and whether the data is done."""
         with self._lock:
-            index = self._index
-        candle = self.candles[index - 1] if index else None
-        return MarketSnapshot(index, candle, index == len(self.candles))
+            return self.market_locked()
+
+    def market_locked(self) -> MarketSnapshot:
+        """``market()`` for a caller already holding the lock."""
+        index, closed = self._index, self._closed
+        candle = self.candles[closed - 1] if closed else None
+        return MarketSnapshot(index, candle, index == self.total, closed, self._forming)
 
 
 def _as_new(report: OrderUpdate) -> OrderUpdate:
@@ -275,15 +339,15 @@ def _refusal(request: PlaceOrderRequest, reason: str, ts_ms: int) -> OrderUpdate
 
 
 class MarketClock:
-    """Advances a venue one candle every ``1 / speed`` seconds on a background thread.
+    """Advances a venue one step every ``1 / speed`` seconds on a background thread.
 
-    The schedule is fixed in advance (candle ``k`` is due ``k / speed`` seconds after the
+    The schedule is fixed in advance (step ``k`` is due ``k / speed`` seconds after the
     start), so slow requests holding the lock do not make the replay drift.
     """
 
     def __init__(self, venue: PaperVenue, speed: float) -> None:
         if speed <= 0:
-            raise ValueError(f"speed: expected candles per second above 0, found {speed}")
+            raise ValueError(f"speed: expected steps per second above 0, found {speed}")
         self.venue = venue
         self.interval_s = 1.0 / speed
         self._stop = threading.Event()

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from market_maker.domain.errors import MarketMakerError
 
+SAMPLE_ARGUMENT = "sample"
+"""A data option given this word names the bundled sample (write ``./sample`` for a file)."""
+
 SAMPLE_SYMBOL = "BTC/USDT:USDT"
 """The unified (ccxt) symbol of the candle sample: the BTC/USDT perpetual settled in USDT."""
 
