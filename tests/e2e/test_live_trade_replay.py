@@ -8,23 +8,19 @@ exchange's ledger to the last digit, and every fill must carry the time of a rea
 at the order's limit price (a trade replay fills on prints, not on candle ranges).
 """
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from market_maker.cli.paper_trading import Pacer
 from market_maker.config.loader import load_config
 from market_maker.data.sample import sample_trades_path
 from market_maker.data.trades import load_trades
-from tests.support.paper_binance import wait_until
 from tests.support.paper_process import (
-    BotProcess,
-    audit_books,
+    checked_books,
     live_config,
     paper_exchange_process,
-    wait_until_caught_up,
+    trade_to_the_end,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -75,27 +71,9 @@ def test_a_bot_trades_replayed_ticks_and_its_books_equal_the_ledger(tmp_path: Pa
         )
         config = load_config(config_path)
         control = px.control
-        total = control.market().total
-        control.advance(1)  # a first trade price to decide on
-        bot = BotProcess(config_path, tmp_path)
-        pacer = Pacer(control, SPEED, total)
-        try:
-            wait_until(lambda: bot.alive() and bool(control.ledger().orders), "the first grid", 60)
-            pacer.start()
-            wait_until_caught_up(bot, control, 90)
-            pacer.stop()
-            assert bot.stop() == 0, bot.err
-        finally:
-            pacer.stop()
-            bot.kill()
-        books, mismatches = audit_books(config, control)
-        ledger = control.ledger()
-    assert mismatches == [], mismatches
-    assert "Traceback" not in bot.err, bot.err
-    sides = {f.side.value for f in ledger.fills}
-    assert sides == {"BUY", "SELL"}, "the grid did not buy and sell back"
+        bot = trade_to_the_end(config_path, tmp_path, control, SPEED)
+        books, ledger = checked_books(config, control, bot)
     assert len(ledger.fills) >= 10 and books.realized_pnl != 0
-    assert books.fees_paid == sum((f.last_fee for f in ledger.fills), Decimal(0)) > 0
     times = {t.ts_ms for t in load_trades(sample_trades_path(), symbol="BTC/USDT").trades}
     resting = [f for f in ledger.fills if f.ts_ms in times]
     # a resting order fills at its limit when a trade prints at or through it: at a real

@@ -30,6 +30,7 @@ from market_maker.live.audit import Books, ExchangeLedger, Mismatch, audit, book
 from market_maker.live.audit import ledger_view as audit_ledger_view
 from market_maker.live.status import booked_fill_rows, bot_status
 from market_maker.paper.control import PaperControl
+from market_maker.paper.paper_json import Ledger
 from tests.support.paper_binance import wait_until
 
 Market = Literal["spot", "usdm"]
@@ -297,3 +298,51 @@ def audit_books(config: AppConfig, control: PaperControl) -> tuple[Books, list[M
     """The bot's books and every way they differ from the exchange's ledger."""
     books = books_of(config)
     return books, audit(books, ledger_of(config, control))
+
+
+def trade_to_the_end(
+    config_path: Path, folder: Path, control: PaperControl, speed: float
+) -> BotProcess:
+    """Run the bot from the exchange's first step to its last at ``speed``, then stop it.
+
+    Market time takes one step (a first price), waits for the bot's first grid, then runs
+    at ``speed`` steps per second until the data ends and the bot has seen its last price;
+    the bot must then stop cleanly (SIGTERM, status 0).
+    """
+    from market_maker.cli.paper_trading import Pacer
+
+    total = control.market().total
+    control.advance(1)  # a first price to decide on
+    bot = BotProcess(config_path, folder)
+    pacer = Pacer(control, speed, total)
+    try:
+        wait_until(lambda: bot.alive() and bool(control.ledger().orders), "the first grid", 60)
+        pacer.start()
+        wait_until_caught_up(bot, control, 90)
+        pacer.stop()
+        assert bot.stop() == 0, bot.err
+    finally:
+        pacer.stop()
+        bot.kill()
+    return bot
+
+
+def checked_books(
+    config: AppConfig, control: PaperControl, bot: BotProcess
+) -> tuple[Books, Ledger]:
+    """The bot's books and the exchange's ledger, once checked to agree after a clean run.
+
+    The books equal the ledger to the last digit, the bot printed no traceback, the grid
+    bought and sold back, and the fees booked are the fills' fees.
+    """
+    from decimal import Decimal
+
+    books, mismatches = audit_books(config, control)
+    ledger = control.ledger()
+    assert mismatches == [], mismatches
+    assert "Traceback" not in bot.err, bot.err
+    placed = [(o.request.side.value, o.state.status.value) for o in ledger.orders]
+    sides = {f.side.value for f in ledger.fills}
+    assert sides == {"BUY", "SELL"}, f"the grid did not buy and sell back: {placed}"
+    assert books.fees_paid == sum((f.last_fee for f in ledger.fills), Decimal(0)) > 0
+    return books, ledger
