@@ -22,6 +22,7 @@ from rich.text import Text
 
 from market_maker import __version__
 from market_maker.cli.download import download
+from market_maker.cli.operate import install as install_operator_commands
 from market_maker.cli.paper import paper_exchange
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import (
@@ -179,6 +180,7 @@ def run_bot(
     from market_maker.live.progress import ProgressView
     from market_maker.live.run_summary import RunTracker
     from market_maker.live.session import reconciliation_summary, run_live, venue_name
+    from market_maker.ops.wiring import BotOperations
 
     try:
         faults.arm_from_environment()  # crash tests only; inert unless the variable is set
@@ -190,11 +192,27 @@ def run_bot(
     def on_close(venue: "CcxtVenue") -> None:
         delivery.append(venue.order_updates.describe())
 
-    if quiet:
-        runner = run_live(app_config, observer=tracker, on_poll=tracker.on_poll, on_close=on_close)
-    else:
-        with ProgressView(tracker, console) as view:
-            runner = run_live(app_config, observer=tracker, on_poll=view, on_close=on_close)
+    operations = BotOperations.for_config(app_config)
+    try:
+        if quiet:
+            runner = run_live(
+                app_config,
+                observer=tracker,
+                on_poll=tracker.on_poll,
+                on_close=on_close,
+                operations=operations,
+            )
+        else:
+            with ProgressView(tracker, console) as view:
+                runner = run_live(
+                    app_config,
+                    observer=tracker,
+                    on_poll=view,
+                    on_close=on_close,
+                    operations=operations,
+                )
+    finally:
+        operations.close()
     typer.echo(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
         f"saved in {app_config.durable.database_url}"
@@ -202,43 +220,6 @@ def run_bot(
     typer.echo(reconciliation_summary(runner.engine))
     for line in delivery:
         typer.echo(line)
-
-
-@app.command()
-def status(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Configuration file of the bot.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Print the bot's state from its database (running or stopped); decimals as strings."""
-    app_config = load_config(config)
-    from market_maker.live.status import bot_status
-
-    report = bot_status(app_config)
-    if report is None:
-        raise MarketMakerError(
-            f"no state for bot {app_config.bot_id} on {app_config.symbol} in "
-            f"{app_config.durable.database_url}: run `market-maker run --config {config}` first"
-        )
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    table = Table(title=f"{report['bot_id']} {report['symbol']}", title_justify="left")
-    table.add_column("field", style="bold")
-    table.add_column("value", justify="right")
-    for key in (
-        "state_version",
-        "risk_state",
-        "position",
-        "realized_pnl",
-        "fees_paid",
-        "last_price",
-        "center_price",
-    ):
-        table.add_row(key, str(report[key]))
-    if (halt := report["halt"]) is not None:
-        table.add_row("halted by", f"{halt['kind']}: {halt['reason']}")
-    table.add_row("open orders", str(len(report["open_orders"])))
-    Console().print(table)
 
 
 @app.command()
@@ -325,6 +306,7 @@ def backtest(
 
 app.command("paper-exchange")(paper_exchange)
 app.command("download")(download)
+install_operator_commands(app)
 
 
 def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:

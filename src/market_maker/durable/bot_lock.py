@@ -197,4 +197,22 @@ def _file_lock(url: sa.URL, database: Path, bot_id: str, symbol: str) -> BotLock
     return BotLock(release)
 
 
-__all__ = ["BotAlreadyRunningError", "BotLock", "acquire_bot_lock", "lock_key"]
+def bot_running(database_url: str, bot_id: str, symbol: str) -> bool:
+    """Whether a process runs ``bot_id`` on ``symbol`` now: its lock is held.
+
+    Takes the lock for an instant when it is free (a bot starting at that very moment
+    waits for it, see ``RELEASE_WAIT_S``). A SQLite database that does not exist yet, or
+    an in-memory one, runs no bot.
+    """
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return False
+    try:
+        lock = acquire_bot_lock(database_url, bot_id, symbol, wait_s=0)
+    except BotAlreadyRunningError:
+        return True
+    lock.release()
+    return False
+
+
+__all__ = ["BotAlreadyRunningError", "BotLock", "acquire_bot_lock", "bot_running", "lock_key"]

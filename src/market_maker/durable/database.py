@@ -18,13 +18,18 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA busy_timeout=30000")
 
 
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url`` (``sqlite:///file`` or ``postgresql+psycopg://...``)."""
+def create_engine(url: str, *, connect: bool = True) -> sa.Engine:
+    """An engine for ``url`` (``sqlite:///file`` or ``postgresql+psycopg://...``).
+
+    ``connect=False`` opens no connection yet (nor creates a SQLite file): WAL mode is then
+    left to whoever opens the database first with ``connect=True`` (the Durable engine).
+    """
     engine = sa.create_engine(url, pool_pre_ping=False)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        if connect:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     return engine
 
 

@@ -5,7 +5,7 @@ Shared by the Simple (development / backtest) and Durable (production) engines.
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.domain.orders import OrderAction, OrderUpdate
@@ -14,6 +14,9 @@ from market_maker.risk.events import RiskEvent
 from market_maker.slots.book import BookedFill
 from market_maker.slots.model import Slot
 from market_maker.state.model import GridState
+
+if TYPE_CHECKING:
+    from market_maker.engine.upkeep import CorrectionRecord
 
 
 class Engine(Protocol):
@@ -93,8 +96,25 @@ class Engine(Protocol):
         """Leave RISK_MODE and HALTED."""
         ...
 
+    def reset_breaker(self, ts_ms: int) -> None:
+        """Close the circuit breaker only (leave HALTED; a risk mode stays)."""
+        ...
+
     def halt(self, reason: str, ts_ms: int) -> None:
         """Trip the circuit breaker by hand (only ``reset_risk`` ends it)."""
+        ...
+
+    def preview_reconcile(self) -> "list[CorrectionRecord]":
+        """What a reconciliation would correct now, carrying nothing out."""
+        ...
+
+    def reconcile_now(self) -> "list[CorrectionRecord]":
+        """Reconcile now; the corrections carried out."""
+        ...
+
+    @property
+    def recent_corrections(self) -> "list[CorrectionRecord]":
+        """The latest corrections carried out, oldest first."""
         ...
 
     def release_slot(self, level: Decimal) -> Slot:

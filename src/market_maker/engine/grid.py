@@ -38,7 +38,7 @@ from market_maker.engine.execution import (
     Outcome,
 )
 from market_maker.engine.risk_gate import RiskGate
-from market_maker.engine.upkeep import Upkeep
+from market_maker.engine.upkeep import CorrectionRecord, Upkeep
 from market_maker.exchanges.base import Balance, Exchange, RetryableExchangeError
 from market_maker.indicators.atr import Atr, AtrMethod
 from market_maker.risk.events import RiskEvent, RiskEventKind
@@ -330,6 +330,29 @@ class GridEngine:
         for event in self.risk.reset(ts_ms):
             self._risk_event(event)
         self.set_risk(self.risk.state)
+
+    def reset_breaker(self, ts_ms: int) -> None:
+        """Operator reset of the circuit breaker only: leave HALTED, keep a risk mode."""
+        for event in self.risk.reset(ts_ms, monitor=False):
+            self._risk_event(event)
+        self.set_risk(self.risk.state)
+
+    def preview_reconcile(self) -> list[CorrectionRecord]:
+        """What a reconciliation would correct now (a dry run: nothing is carried out)."""
+        return self.upkeep.preview(self._state)
+
+    def reconcile_now(self) -> list[CorrectionRecord]:
+        """Reconcile now, at the last market time seen; the corrections carried out."""
+        counted = self.upkeep.corrections.total()  # one history record per correction counted
+        self.upkeep.reconcile(self._state, self._state.last_update_ms)
+        self._changed()
+        new = self.upkeep.corrections.total() - counted
+        return list(self.upkeep.history)[-new:] if new else []
+
+    @property
+    def recent_corrections(self) -> list[CorrectionRecord]:
+        """The latest corrections carried out by reconciliation and cleaning, oldest first."""
+        return list(self.upkeep.history)
 
     def halt(self, reason: str, ts_ms: int) -> None:
         """Operator halt: trip the breaker by hand (only ``reset_risk`` ends it)."""

@@ -78,9 +78,10 @@ class RiskGate:
         """Trip the breaker from outside its own rules (reconciler, operator, restart)."""
         return self._record(self.breaker.trip(kind, reason, ts_ms))
 
-    def reset(self, ts_ms: int) -> list[RiskEvent]:
-        """Operator reset of both components; returns the events it caused."""
-        out = [self._record(self.monitor.reset(ts_ms)), self._record(self.breaker.reset(ts_ms))]
+    def reset(self, ts_ms: int, *, monitor: bool = True) -> list[RiskEvent]:
+        """Operator reset of the breaker and (``monitor``) the risk monitor; the events caused."""
+        out = [self._record(self.monitor.reset(ts_ms))] if monitor else []
+        out.append(self._record(self.breaker.reset(ts_ms)))
         return [e for e in out if e is not None]
 
     def snapshot(self) -> RiskLayerSnapshot:

@@ -20,7 +20,7 @@ new ``last_trade_id`` (saved with the state, so a restart reads on from it).
 """
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,6 +55,30 @@ TRADE_PAGE = 1000
 QUERY_PASSES = 3
 """Passes a reconciliation may spend re-checking after order lookups (and the first offset)."""
 
+HISTORY = 200
+"""Corrections the upkeep remembers (newest last) for operators and the dashboard."""
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRecord:
+    """One correction the reconciler or the order cleaner decided, for operators.
+
+    Attributes:
+        kind: The correction's kind (``BookUpdate``, ``AdoptOrder``, ``CancelUnknownOrder``,
+            ``QueryOrder``, ``CorrectPosition``, ``Halt``, ``SuspectDivergence``,
+            ``OrderCleaner``).
+        reason: Why, in words.
+        ts_ms: Market time it was decided at.
+    """
+
+    kind: str
+    reason: str
+    ts_ms: int
+
+    def as_json(self) -> dict[str, object]:
+        """Plain data."""
+        return {"kind": self.kind, "reason": self.reason, "ts_ms": self.ts_ms}
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -87,6 +111,7 @@ class Upkeep:
         corrections: How many corrections of each kind were carried out.
         runs: Reconciliations started (at start-up and periodic), skipped ones included.
         rereads: Reads of the exchange repeated because a fill landed among them.
+        history: The latest corrections carried out, oldest first (at most ``HISTORY``).
     """
 
     config: RiskConfig
@@ -96,6 +121,7 @@ class Upkeep:
     corrections: Counter[str] = field(default_factory=Counter)
     runs: int = 0
     rereads: int = 0
+    history: deque[CorrectionRecord] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
     def reconcile(self, state: GridState, ts_ms: int) -> None:
         """Read the exchange consistently, compare it with the book, carry out the corrections.
@@ -149,6 +175,38 @@ class Upkeep:
                 state.last_trade_id = reading.newest_trade_id
             return
 
+    def preview(self, state: GridState) -> list[CorrectionRecord]:
+        """What a reconciliation would correct now, carrying nothing out (a dry run).
+
+        One consistent read, compared with the book as the reconciler compares it; a
+        position divergence is reported as the correction it gets once confirmed (a real
+        run confirms it over ``divergence_confirmations`` fresh reads before acting).
+
+        Raises:
+            RetryableExchangeError: The exchange did not answer.
+        """
+        base, _ = split_symbol(state.symbol)
+        reading = self.read(state.symbol, base, state.last_trade_id)
+        check = reading.settled and state.position_offset is not None
+        config = self.config.reconciler
+        result = reconcile(
+            state.book.slots,
+            bot_id=state.bot_id,
+            symbol=state.symbol,
+            open_orders=reading.open_orders,
+            config=config,
+            exchange_position=reading.position if check else None,
+            position_offset=state.position_offset or Decimal(0),
+            divergent_checks=config.divergence_confirmations,
+        )
+        ts = state.last_update_ms
+        found = [CorrectionRecord(type(c).__name__, c.reason, ts) for c in result.corrections]
+        if result.suspect is not None:
+            found.append(CorrectionRecord("SuspectDivergence", result.suspect.reason, ts))
+        if not reading.settled:
+            found.append(CorrectionRecord("Unsettled", "fills kept landing among the reads", ts))
+        return found
+
     def read(self, symbol: str, base: str, after_id: int | None) -> Reading:
         """Trade list, open orders, balances, trade list: again while fills land among them."""
         exchange = self.exchange
@@ -177,7 +235,9 @@ class Upkeep:
         """Perform the corrections; return True when an order was looked up."""
         book, queried = state.book, False
         for correction in corrections:
-            self.corrections[type(correction).__name__] += 1
+            kind = type(correction).__name__
+            self.corrections[kind] += 1
+            self.history.append(CorrectionRecord(kind, correction.reason, ts_ms))
             log.warning("reconciliation: %s", correction.reason)
             if isinstance(correction, BookUpdate):
                 self.apply(correction.update)
@@ -214,6 +274,7 @@ class Upkeep:
         actions = []
         for cancel in cancels:
             self.corrections["OrderCleaner"] += 1
+            self.history.append(CorrectionRecord("OrderCleaner", cancel.reason, ts_ms))
             log.info("order cleaner: %s %s", cancel.client_order_id, cancel.reason)
             actions.append(
                 OrderAction(ActionKind.CANCEL, cancel.level, cancel=cancel.to_request(state.symbol))

@@ -14,13 +14,18 @@ Each loop (one poll):
    gone and orders placed at it would be stale (the engine's decision band makes every
    fresh update cheap, so the runner need not skip more than that);
 4. if anything was fed, save how far the bot got (``checkpoint_progress``);
-5. call the injected ``on_poll`` hook, if any (the progress view and the run's tracker,
+5. carry out the operators' pending commands, if a command channel is injected (at most
+   once a second; ``market_maker.ops.commands``): on this thread, between decisions, the
+   only way operator actions reach the engine;
+6. call the injected ``on_poll`` hook, if any (the progress view and the run's tracker,
    ``live.progress`` and ``live.run_summary``: the runner knows nothing of terminals);
-6. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
+7. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
    pushed source sets ``wake``).
 
 The first loop is a catch-up instead: the candles missed while the bot was down (at most
-``CATCH_UP``) and the price now. Nothing is decided before the start-up safety checks pass
+``CATCH_UP``) and the price now. Commands queued while the bot was stopped are carried out
+once the engine has started, before the first decision (a ``stop`` among them is refused:
+there was nothing to stop). Nothing is decided before the start-up safety checks pass
 at the first price, with the venue's balances and fee rates.
 """
 
@@ -28,9 +33,10 @@ import gc
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
 from market_maker.config.app import AppConfig
 from market_maker.domain.instrument import MarketRules
@@ -45,11 +51,28 @@ from market_maker.live.sources import (
     OrderUpdateSource,
     VenueInfo,
 )
+from market_maker.ops import operator
+from market_maker.ops.commands import Command, CommandKind, CommandStatus
 
 log = logging.getLogger(__name__)
 
 CATCH_UP = 1000
 """Most candles a restarted bot reads back (the monitor's window is far shorter)."""
+
+COMMANDS_EVERY_MS = 1000
+"""Least time between two looks at the command channel."""
+
+
+class CommandPort(Protocol):
+    """The operators' command channel as the runner uses it (``ops.commands.CommandQueue``)."""
+
+    def pending(self) -> list[Command]:
+        """The commands waiting, oldest first."""
+        ...
+
+    def finish(self, command_id: int, status: CommandStatus, result: Mapping[str, Any]) -> None:
+        """Record a command's outcome."""
+        ...
 
 
 def freeze_startup_heap() -> None:
@@ -119,6 +142,7 @@ class LiveRunner:
         on_poll: Called with the runner after every poll (also one that failed with a
             retryable exchange error), on the runner's thread, before the wait. It may read
             the engine and the counts, and may call ``request_stop``.
+        commands: The operators' command channel (None: no operator commands).
     """
 
     def __init__(
@@ -131,9 +155,15 @@ class LiveRunner:
         catch_up_limit: int = CATCH_UP,
         freeze_heap: bool = True,
         on_poll: Callable[["LiveRunner"], None] | None = None,
+        commands: CommandPort | None = None,
     ) -> None:
         self.config = config
         self.on_poll = on_poll
+        self.commands = commands
+        self.commands_done = 0  # operator commands carried out (any outcome)
+        self.last_error: tuple[int, str] | None = None  # time and text of the latest one
+        self.price_wall_ms: int | None = None  # clock time the latest price was decided on
+        self._commands_due_ms = 0
         self.catch_up_limit = catch_up_limit
         self.freeze_heap = freeze_heap
         self.engine = engine
@@ -166,12 +196,15 @@ class LiveRunner:
         clock = self.sources.clock
         interval_ms = round(self.config.venue.poll_interval_s * 1000)
         try:
+            self.take_commands(at_start=True)
             due_ms = clock.now_ms()
             while not self.stop_requested.is_set():
                 try:
                     self.step()
                 except RetryableExchangeError as exc:
+                    self.last_error = (clock.now_ms(), str(exc))
                     log.warning("exchange unavailable, retrying: %s", exc)
+                self.take_commands()
                 if self.on_poll is not None:
                     self.on_poll(self)
                 due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
@@ -179,6 +212,42 @@ class LiveRunner:
                 self.wake.clear()
         finally:
             self.engine.stop()
+
+    def take_commands(self, *, at_start: bool = False) -> None:
+        """Carry out the operators' pending commands (at most once a ``COMMANDS_EVERY_MS``).
+
+        ``at_start``: the commands queued while the bot was stopped; a ``stop`` among them
+        is refused. An unexpected failure is recorded as the command's outcome, then raised.
+        """
+        if self.commands is None:
+            return
+        now = self.sources.clock.now_ms()
+        if not at_start and now < self._commands_due_ms:
+            return
+        self._commands_due_ms = now + COMMANDS_EVERY_MS
+        for command in self.commands.pending():
+            self.commands_done += 1
+            if at_start and command.kind is CommandKind.STOP:
+                self.commands.finish(
+                    command.id,
+                    CommandStatus.REFUSED,
+                    {"message": "the bot was not running when it was sent: nothing to stop"},
+                )
+                continue
+            try:
+                status, result = operator.apply(command, self.engine, self.request_stop)
+            except Exception as exc:
+                self.commands.finish(command.id, CommandStatus.FAILED, {"message": repr(exc)})
+                raise
+            log.info(
+                "operator command %d %s by %s: %s (%s)",
+                command.id,
+                command.kind.value,
+                command.actor,
+                status.value,
+                result.get("message", ""),
+            )
+            self.commands.finish(command.id, status, result)
 
     def step(self) -> None:
         """One poll: the catch-up first, then whatever the sources have.
@@ -248,6 +317,7 @@ class LiveRunner:
         if not self.checked:
             self._check_start(update)
         self.engine.on_price_update(update)
+        self.price_wall_ms = self.sources.clock.now_ms()
         self._price = (update.ts_ms, update.price)
         self.counts.prices += 1
         return True

@@ -22,6 +22,7 @@ from market_maker.live.runner import LiveRunner, LiveSources
 
 if TYPE_CHECKING:
     from market_maker.exchanges.ccxt import CcxtSettings, CcxtVenue
+    from market_maker.ops.wiring import BotOperations
 
 PollHook = Callable[[LiveRunner], None]
 """Called by the runner after every poll (progress display, end-of-data check)."""
@@ -77,6 +78,7 @@ def run_live(
     on_poll: PollHook | None = None,
     handle_signals: bool = True,
     on_close: CloseHook | None = None,
+    operations: "BotOperations | None" = None,
 ) -> LiveRunner:
     """Trade ``config``'s bot on its venue until stopped; return the finished runner.
 
@@ -87,6 +89,7 @@ def run_live(
         handle_signals: Stop cleanly on SIGINT and SIGTERM (the main thread only).
         on_close: Called with the venue after the run, before it closes (e.g. to report
             how the order reports arrived: ``venue.order_updates.describe()``).
+        operations: The bot's command channel and published view (None: neither).
 
     Raises:
         MarketMakerError: No credentials, a refused setting, authentication failed
@@ -109,17 +112,36 @@ def run_live(
             clock=SystemClock(),
         )
         engine = durable_engine(config, venue.exchange, observer=observer)
-        runner = LiveRunner(config, engine, sources, rules, on_poll=on_poll)
+        hooks: list[PollHook] = [] if operations is None else [operations.publisher]
+        hooks += [on_poll] if on_poll is not None else []
+        runner = LiveRunner(
+            config,
+            engine,
+            sources,
+            rules,
+            on_poll=_each(hooks) if hooks else None,
+            commands=operations.commands if operations is not None else None,
+        )
         venue.attach_wake(runner.wake)
         if handle_signals:
             _run_until_signal(runner)
         else:
             runner.run()
+        if operations is not None:
+            operations.publisher.stop(runner)
         if on_close is not None:
             on_close(venue)
     finally:
         venue.close()
     return runner
+
+
+def _each(hooks: list[PollHook]) -> PollHook:
+    def call(runner: LiveRunner) -> None:
+        for hook in hooks:
+            hook(runner)
+
+    return call
 
 
 def _run_until_signal(runner: LiveRunner) -> None:

@@ -1,0 +1,1 @@
+"""Operating a running bot: the control channel, operator commands, heartbeat and health."""
