@@ -31,6 +31,7 @@ from market_maker.live.audit import ledger_view as audit_ledger_view
 from market_maker.live.status import booked_fill_rows, bot_status
 from market_maker.paper.control import PaperControl
 from market_maker.paper.paper_json import Ledger
+from market_maker.slots.client_ids import id_prefix
 from tests.support.paper_binance import wait_until
 
 Market = Literal["spot", "usdm"]
@@ -284,7 +285,8 @@ def wait_until_caught_up(bot: BotProcess, control: PaperControl, deadline_s: flo
 def ledger_of(config: AppConfig, control: PaperControl) -> ExchangeLedger:
     """The exchange's side of the audit."""
     base, _ = split_symbol(config.symbol)
-    return audit_ledger_view(control.ledger(), control.position(base))
+    prefix = id_prefix(config.bot_id, config.symbol)
+    return audit_ledger_view(control.ledger(), control.position(base), prefix)
 
 
 def books_of(config: AppConfig) -> Books:

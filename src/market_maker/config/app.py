@@ -114,6 +114,12 @@ class VenueConfig(BaseModel):
     poll_interval_s: float = Field(
         0.2, gt=0, le=60, description="Seconds between polls for new prices and order states."
     )
+    cancel_on_exit: bool = Field(
+        False,
+        description="On a graceful stop (SIGINT, SIGTERM, `market-maker stop`), cancel the "
+        "resting opening orders before saving; closing orders stay. False: every order "
+        "stays on the exchange and the next start reconciles them.",
+    )
 
     @model_validator(mode="before")
     @classmethod

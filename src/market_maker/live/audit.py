@@ -146,8 +146,12 @@ def exchange_fill(report: OrderUpdate) -> ExchangeFill:
     )
 
 
-def ledger_view(ledger: Ledger, position: Decimal) -> ExchangeLedger:
+def ledger_view(ledger: Ledger, position: Decimal, prefix: str = "") -> ExchangeLedger:
     """The paper exchange's ledger as the audit reads it; ``position`` is its base balance.
+
+    ``prefix``: only orders and fills whose client order id starts with it (the bot's own,
+    ``slots.client_ids.id_prefix``): trades made by hand on the same account are not the
+    bot's to book (its position offset carries them).
 
     A client order id sent again counts as a duplicate only when the exchange accepted
     its first order: an order the exchange rejected (a post-only order that would take,
@@ -158,9 +162,11 @@ def ledger_view(ledger: Ledger, position: Decimal) -> ExchangeLedger:
     """
     harmless = resent_rejected(ledger)
     return ExchangeLedger(
-        fills=[exchange_fill(f) for f in ledger.fills],
+        fills=[exchange_fill(f) for f in ledger.fills if f.client_order_id.startswith(prefix)],
         open_orders=[
-            o.state.client_order_id for o in ledger.orders if not o.state.status.is_terminal
+            o.state.client_order_id
+            for o in ledger.orders
+            if not o.state.status.is_terminal and o.state.client_order_id.startswith(prefix)
         ],
         position=position,
         duplicates=tuple(c for c in ledger.duplicates if c not in harmless),

@@ -161,6 +161,7 @@ class LiveRunner:
         self.on_poll = on_poll
         self.commands = commands
         self.commands_done = 0  # operator commands carried out (any outcome)
+        self.exit_cancels = 0  # opening orders cancelled at a graceful stop
         self.last_error: tuple[int, str] | None = None  # time and text of the latest one
         self.price_wall_ms: int | None = None  # clock time the latest price was decided on
         self._commands_due_ms = 0
@@ -210,8 +211,21 @@ class LiveRunner:
                 due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
                 clock.wait((due_ms - clock.now_ms()) / 1000, self.wake)
                 self.wake.clear()
+            self._on_exit()
         finally:
             self.engine.stop()
+
+    def _on_exit(self) -> None:
+        """A graceful stop: cancel the openings if ``venue.cancel_on_exit`` asks for it."""
+        if not self.config.venue.cancel_on_exit:
+            return
+        try:
+            sent = self.engine.cancel_openings()
+        except RetryableExchangeError as exc:
+            log.warning("cancel_on_exit: the exchange did not answer (%s); orders stay", exc)
+            return
+        log.info("cancel_on_exit: %d opening order cancel(s) sent; closing orders stay", sent)
+        self.exit_cancels = sent
 
     def take_commands(self, *, at_start: bool = False) -> None:
         """Carry out the operators' pending commands (at most once a ``COMMANDS_EVERY_MS``).

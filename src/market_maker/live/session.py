@@ -9,7 +9,9 @@ Nothing is placed before the connection has authenticated (``connect`` reads the
 first) and the start-up safety checks have passed.
 """
 
+import os
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -145,7 +147,25 @@ def _each(hooks: list[PollHook]) -> PollHook:
 
 
 def _run_until_signal(runner: LiveRunner) -> None:
+    """Run; the first SIGINT/SIGTERM stops gracefully, a second one exits at once.
+
+    A graceful stop finishes the poll in hand (its workflow included), cancels the openings
+    when ``venue.cancel_on_exit`` says so, saves and returns. The second signal ends the
+    process on the spot (exit status 130), as a crash would: the Durable engine resumes
+    from its last checkpoint and its recorded workflows at the next start.
+    """
+
     def stop(signum: int, frame: FrameType | None) -> None:
+        if runner.stop_requested.is_set():
+            sys.stderr.write(
+                "second signal: exiting now without saving; the next start resumes from the "
+                "last checkpoint\n"
+            )
+            sys.stderr.flush()
+            os._exit(130)
+        sys.stderr.write("stopping: finishing the decision in hand, then saving (signal "
+                         "again to exit at once)\n")  # fmt: skip
+        sys.stderr.flush()
         runner.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}

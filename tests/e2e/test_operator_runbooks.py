@@ -1,0 +1,185 @@
+"""The operations guide's runbooks, walked with the real CLI on a paper bot.
+
+One paper exchange (manual market time) and the bot as separate processes, as an operator
+runs them; every operator step is the `market-maker` command the runbook gives, run in a
+subprocess, and each runbook ends with its "verify" step. Manual trades on the bot's
+account (what causes a divergence) go through the unmodified ccxt client.
+
+Runbooks walked: reconciliation divergence (the halt, its reason in `status`, the dry run,
+the fix, `risk reset`), stuck slot (`slot release` refused while the order rests, queued
+while the bot is down and carried out at its start), graceful shutdown (`stop` with
+`cancel_on_exit`), crash recovery (SIGKILL, `status`, restart), and at the end the bot's
+books still equal the exchange's ledger.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from market_maker.config.credentials import PAPER_API_KEY, PAPER_API_SECRET
+from market_maker.config.loader import load_config
+from market_maker.paper.connect import point_ccxt_at
+from tests.support.paper_binance import wait_until
+from tests.support.paper_process import (
+    BotProcess,
+    PaperProcess,
+    audit_books,
+    live_config,
+    paper_exchange_process,
+    sample_slice,
+    wait_for_bot,
+)
+
+pytestmark = pytest.mark.timeout(300)
+
+SYMBOL = "BTC/USDT"
+
+
+def mm(config: Path, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+    """``market-maker ARGS --config CONFIG`` as the operator types it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "market_maker", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    if check is not None:
+        assert result.returncode == check, result.stdout + result.stderr
+    return result
+
+
+def mm_json(config: Path, *args: str, check: int | None = 0) -> Any:
+    return json.loads(mm(config, *args, "--json", check=check).stdout)
+
+
+def manual_client(url: str) -> Any:
+    """The operator's own ccxt client on the bot's account (a trade by hand)."""
+    import ccxt
+
+    exchange = ccxt.binance({"apiKey": PAPER_API_KEY, "secret": PAPER_API_SECRET})
+    point_ccxt_at(exchange, url)
+    exchange.load_markets()
+    return exchange
+
+
+def advance_until(px: PaperProcess, predicate: Any, what: str, step: int = 2) -> None:
+    """Move market time a few candles at a time until ``predicate()`` holds."""
+
+    def moved() -> bool:
+        if predicate():
+            return True
+        px.control.advance(step)
+        return False
+
+    wait_until(moved, what, 90)
+
+
+def test_the_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
+    data = sample_slice(tmp_path, 600, 1700)
+    exchange_config = live_config(tmp_path, None, "spot", name="exchange.yaml")
+    with paper_exchange_process(tmp_path, "spot", config=exchange_config, data=data) as px:
+        config = live_config(
+            tmp_path,
+            px.url,
+            "spot",
+            venue={"cancel_on_exit": True},
+            risk={"reconciler": {"interval_s": 120}},
+        )
+        bot_config = load_config(config)
+        control = px.control
+        control.advance(1)
+        bot = BotProcess(config, tmp_path, name="bot1")
+        wait_for_bot(bot, lambda s: len(s["open_orders"]) > 0, "the first grid")
+        status = mm_json(config, "status")
+        assert status["running"] is True and status["risk_state"] == "NORMAL"
+        assert status["run"]["stopped_ms"] is None
+
+        # -- runbook: reconciliation divergence --------------------------------------------
+        # symptom: someone buys on the bot's account by hand; the next reconciliation halts
+        hand = manual_client(px.url)
+        hand.create_order(SYMBOL, "market", "buy", 0.01)
+        advance_until(
+            px,
+            lambda: mm_json(config, "status")["risk_state"] == "HALTED",
+            "the reconciler's halt",
+        )
+        status = mm_json(config, "status")
+        assert status["halt"]["kind"] == "position_divergence", status["halt"]
+        assert "exchange position" in status["halt"]["reason"]
+        shown = mm(config, "status").stdout
+        assert "HALTED" in shown and "position_divergence" in shown  # the reason, in words
+        preview = mm_json(config, "reconcile")  # a dry run by default
+        assert preview["status"] == "done" and preview["result"]["dry_run"] is True
+        assert "Halt" in [c["kind"] for c in preview["result"]["corrections"]]
+        # fix: undo the manual trade; the dry run then finds nothing to correct
+        hand.create_order(SYMBOL, "market", "sell", 0.01)
+        preview = mm_json(config, "reconcile")
+        assert preview["result"]["corrections"] == [], preview
+        reset = mm_json(config, "risk", "reset")
+        assert reset["status"] == "done" and reset["result"]["after"] == "NORMAL", reset
+        # verify: NORMAL, trading again, and the next reconciliations do not halt
+        placed = len(control.ledger().orders)
+        advance_until(px, lambda: len(control.ledger().orders) > placed, "orders after the reset")
+        px.control.advance(130)  # past the next periodic reconciliation
+        wait_for_bot(bot, lambda s: s["risk_state"] == "NORMAL", "NORMAL after the reset")
+        assert mm_json(config, "status")["risk_state"] == "NORMAL"
+
+        # -- runbook: stuck slot -------------------------------------------------------------
+        def resting_orders() -> list[dict[str, Any]]:
+            return [o for o in mm_json(config, "orders") if o["status"] == "NEW"]
+
+        wait_until(lambda: bool(resting_orders()), "a resting order", 60)
+        resting = resting_orders()[0]
+        refused = mm_json(config, "slot", "release", resting["level"], check=1)
+        assert refused["status"] == "refused"
+        assert "still open on the exchange" in refused["result"]["message"]
+
+        # -- runbook: crash recovery ---------------------------------------------------------
+        bot.process.kill()  # kill -9: no chance to save
+        bot.process.wait(30)
+        shown = mm(config, "status").stdout
+        assert "stopped without a clean exit" in shown, shown
+        # the order is cancelled by hand on the exchange while the bot is down, and the
+        # operator queues a command, which the bot carries out at its start
+        hand.cancel_order(None, SYMBOL, {"origClientOrderId": resting["client_order_id"]})
+        queued = mm(config, "orders", "cancel-openings").stdout
+        assert "queued; the bot is not running" in queued, queued
+        bot = BotProcess(config, tmp_path, name="bot2")
+        wait_for_bot(bot, lambda s: s["state_version"] > status["state_version"], "a restart")
+        wait_until(
+            lambda: mm_json(config, "commands")[0]["status"] != "pending",
+            "the queued command",
+            60,
+        )
+        done = mm_json(config, "commands")[0]
+        assert done["kind"] == "cancel_openings" and done["status"] == "done", done
+        # the start-up reconciliation booked the order cancelled by hand: nothing to release
+        booked = [o["client_order_id"] for o in mm_json(config, "orders")]
+        assert resting["client_order_id"] not in booked
+        refused = mm_json(config, "slot", "release", resting["level"], check=1)
+        assert "no order in flight" in refused["result"]["message"], refused
+        assert mm_json(config, "status")["running"] is True
+
+        # -- runbook: graceful shutdown ------------------------------------------------------
+        stopped = mm_json(config, "stop")
+        assert stopped["status"] == "done", stopped
+        assert bot.wait() == 0, bot.err
+        assert "stopped after" in bot.out and "state saved" in bot.out
+        status = mm_json(config, "status")
+        assert status["running"] is False and status["run"]["stopped_ms"] is not None
+        left = control.ledger()
+        still_open = [o for o in left.orders if o.state.status.value in ("NEW", "PARTIALLY_FILLED")]
+        # cancel_on_exit: the openings (buys of this long grid) were cancelled at the stop
+        assert all(o.request.side.value == "SELL" for o in still_open), still_open
+        assert mm(config, "stop", check=2).stderr.startswith("error: bot")  # not running
+
+        # the books still equal the exchange's ledger to the last digit (the manual trades
+        # were not the bot's: its position offset carries them)
+        _, mismatches = audit_books(bot_config, control)
+        assert mismatches == [], mismatches
