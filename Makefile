@@ -38,6 +38,7 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_prometheus.sh
 	$(BIN)/pytest --cov --cov-report=term -q
 	$(BIN)/coverage report --include='$(CORE)' --fail-under=95
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from devtools.bot_metrics import metrics_reference
 from market_maker.config.app import (
     AppConfig,
     BacktestConfig,
@@ -90,6 +91,7 @@ def config_reference() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {
     "slot-transitions": slot_transition_table,
     "config-reference": config_reference,
+    "metrics-reference": metrics_reference,
 }
 """Every generated table, by marker name."""
 

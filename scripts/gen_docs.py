@@ -23,7 +23,7 @@ from devtools.proto_doc import render_proto_reference  # noqa: E402
 
 def pages() -> dict[Path, Callable[[], str]]:
     """Generated page (relative to the repository root) -> function rendering its content."""
-    marked = ("docs/technical_reference.md", "docs/configuration.md")
+    marked = ("docs/technical_reference.md", "docs/configuration.md", "docs/metrics.md")
     return {
         Path("docs/reference/protobuf.md"): lambda: render_proto_reference(ROOT / "proto"),
         # Hand-written pages whose marked tables are generated (see market_maker.docs_tables).

@@ -11,7 +11,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 @pytest.mark.parametrize(
     ("doc", "marker"),
-    [("technical_reference.md", "slot-transitions"), ("configuration.md", "config-reference")],
+    [
+        ("technical_reference.md", "slot-transitions"),
+        ("configuration.md", "config-reference"),
+        ("metrics.md", "metrics-reference"),
+    ],
 )
 def test_generated_tables_are_fresh(doc: str, marker: str) -> None:
     text = (DOCS / doc).read_text()
