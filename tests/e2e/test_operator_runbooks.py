@@ -23,6 +23,7 @@ import pytest
 from market_maker.config.credentials import PAPER_API_KEY, PAPER_API_SECRET
 from market_maker.config.loader import load_config
 from market_maker.paper.connect import point_ccxt_at
+from market_maker.slots.client_ids import id_prefix
 from tests.support.paper_binance import wait_until
 from tests.support.paper_process import (
     BotProcess,
@@ -130,6 +131,8 @@ def test_the_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
         wait_for_bot(bot, lambda s: s["risk_state"] == "NORMAL", "NORMAL after the reset")
         assert mm_json(config, "status")["risk_state"] == "NORMAL"
 
+        advance_until(px, lambda: len(mm_json(config, "fills")) >= 2, "fills of the bot", 5)
+
         # -- runbook: stuck slot -------------------------------------------------------------
         def resting_orders() -> list[dict[str, Any]]:
             return [o for o in mm_json(config, "orders") if o["status"] == "NEW"]
@@ -178,6 +181,18 @@ def test_the_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
         # cancel_on_exit: the openings (buys of this long grid) were cancelled at the stop
         assert all(o.request.side.value == "SELL" for o in still_open), still_open
         assert mm(config, "stop", check=2).stderr.startswith("error: bot")  # not running
+
+        # the fill table, whole and by time (the bot is stopped: read from its database)
+        fills = mm_json(config, "fills")
+        prefix = id_prefix(bot_config.bot_id, bot_config.symbol)
+        own = [f for f in left.fills if f.client_order_id.startswith(prefix)]
+        assert len(fills) == len(own) >= 2
+        middle = fills[len(fills) // 2]["ts_ms"]
+        later = mm_json(config, "trades", "--since", str(middle))
+        assert later == [f for f in fills if f["ts_ms"] >= middle]
+        assert mm_json(config, "fills", "--limit", "1") == fills[-1:]
+        bad = mm(config, "fills", "--since", "yesterday", check=2)
+        assert "--since: expected epoch milliseconds or an ISO 8601 time" in bad.stderr
 
         # the books still equal the exchange's ledger to the last digit (the manual trades
         # were not the bot's: its position offset carries them)
