@@ -23,12 +23,13 @@ from rich.text import Text
 from market_maker import __version__
 from market_maker.cli.download import download
 from market_maker.cli.paper import paper_exchange
-from market_maker.config.app import AppConfig
+from market_maker.config.app import AppConfig, DurableConfig
 from market_maker.config.loader import (
     ConfigError,
     default_config_path,
     load_config,
 )
+from market_maker.config.urls import mask_database_url
 from market_maker.domain.decimals import decimal_to_str
 from market_maker.domain.errors import MarketMakerError
 
@@ -197,7 +198,7 @@ def run_bot(
             runner = run_live(app_config, observer=tracker, on_poll=view, on_close=on_close)
     typer.echo(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
-        f"saved in {app_config.durable.database_url}"
+        f"saved in {mask_database_url(app_config.durable.database_url)}"
     )
     typer.echo(reconciliation_summary(runner.engine))
     for line in delivery:
@@ -217,7 +218,8 @@ def status(
     if report is None:
         raise MarketMakerError(
             f"no state for bot {app_config.bot_id} on {app_config.symbol} in "
-            f"{app_config.durable.database_url}: run `market-maker run --config {config}` first"
+            f"{mask_database_url(app_config.durable.database_url)}: run `market-maker run "
+            f"--config {config}` first"
         )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -335,12 +337,24 @@ def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, boo
         if isinstance(value, BaseModel):
             yield from settings(value, f"{dotted}.")
         else:
-            yield dotted, _plain_value(value), name in model.model_fields_set
+            yield dotted, _plain_value(_shown(model, name, value)), name in model.model_fields_set
 
 
 def plain(model: BaseModel) -> dict[str, Any]:
-    """Convert a model to JSON-ready data: decimals as exact strings, enums by value."""
-    return {name: _plain_value(getattr(model, name)) for name in type(model).model_fields}
+    """Convert a model to JSON-ready data: decimals as exact strings, enums by value.
+
+    A database URL's password is masked: the output is for reading, never for secrets.
+    """
+    return {
+        name: _plain_value(_shown(model, name, getattr(model, name)))
+        for name in type(model).model_fields
+    }
+
+
+def _shown(model: BaseModel, name: str, value: Any) -> Any:
+    if isinstance(model, DurableConfig) and name == "database_url":
+        return mask_database_url(value)
+    return value
 
 
 def _plain_value(value: Any) -> Any:
