@@ -44,6 +44,7 @@ def test_ctrl_c_stops_market_time_first_then_prints_the_summary_and_books_that_a
         start_new_session=True,  # its own process group, like a shell's foreground job
     )
     database = tmp_path / "out" / "paper" / "paper.db"
+    database.parent.mkdir(parents=True, exist_ok=True)  # the config checks that it exists
     config = load_config(paper_config_path()).model_copy(
         update={"durable": DurableConfig(database_url=f"sqlite:///{database}")}
     )

@@ -24,12 +24,13 @@ from market_maker import __version__
 from market_maker.cli.download import download
 from market_maker.cli.operate import install as install_operator_commands
 from market_maker.cli.paper import paper_exchange
-from market_maker.config.app import AppConfig
+from market_maker.config.app import AppConfig, DurableConfig
 from market_maker.config.loader import (
     ConfigError,
     default_config_path,
     load_config,
 )
+from market_maker.config.urls import mask_database_url
 from market_maker.domain.decimals import decimal_to_str
 from market_maker.domain.errors import MarketMakerError
 
@@ -215,7 +216,7 @@ def run_bot(
         operations.close()
     typer.echo(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
-        f"saved in {app_config.durable.database_url}"
+        f"saved in {mask_database_url(app_config.durable.database_url)}"
     )
     typer.echo(reconciliation_summary(runner.engine))
     for line in delivery:
@@ -317,12 +318,24 @@ def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, boo
         if isinstance(value, BaseModel):
             yield from settings(value, f"{dotted}.")
         else:
-            yield dotted, _plain_value(value), name in model.model_fields_set
+            yield dotted, _plain_value(_shown(model, name, value)), name in model.model_fields_set
 
 
 def plain(model: BaseModel) -> dict[str, Any]:
-    """Convert a model to JSON-ready data: decimals as exact strings, enums by value."""
-    return {name: _plain_value(getattr(model, name)) for name in type(model).model_fields}
+    """Convert a model to JSON-ready data: decimals as exact strings, enums by value.
+
+    A database URL's password is masked: the output is for reading, never for secrets.
+    """
+    return {
+        name: _plain_value(_shown(model, name, getattr(model, name)))
+        for name in type(model).model_fields
+    }
+
+
+def _shown(model: BaseModel, name: str, value: Any) -> Any:
+    if isinstance(model, DurableConfig) and name == "database_url":
+        return mask_database_url(value)
+    return value
 
 
 def _plain_value(value: Any) -> Any:

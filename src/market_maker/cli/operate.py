@@ -23,6 +23,7 @@ from rich.table import Table
 
 from market_maker.config.app import AppConfig
 from market_maker.config.loader import load_config
+from market_maker.config.urls import mask_database_url
 from market_maker.domain.errors import MarketMakerError
 from market_maker.ops.commands import Command, CommandKind, CommandQueue, CommandStatus
 from market_maker.ops.reads import BotReading, read_bot, read_fills
@@ -74,7 +75,8 @@ def _reading(config: AppConfig, config_path: Path) -> BotReading:
     if reading.state is None:
         raise MarketMakerError(
             f"no state for bot {config.bot_id} on {config.symbol} in "
-            f"{config.durable.database_url}: run `market-maker run --config {config_path}` first"
+            f"{mask_database_url(config.durable.database_url)}: run `market-maker run --config "
+            f"{config_path}` first"
         )
     return reading
 

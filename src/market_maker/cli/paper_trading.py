@@ -255,10 +255,26 @@ class PaperExchangeProcess:
 
 
 def fresh_database(folder: Path) -> str:
-    """An empty SQLite database in ``folder`` (a previous paper run's is removed)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("paper.db*"):
-        stale.unlink()
+    """An empty SQLite database in ``folder`` (a previous paper run's is removed).
+
+    Raises:
+        MarketMakerError: The folder cannot be created or emptied (a file or a folder in
+            the way, permissions); the message names the path and the fix.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("paper.db*"):
+            stale.unlink()
+    except OSError as exc:
+        where = Path(exc.filename) if exc.filename else folder
+        # A file where a folder should be: name that file, not the folder under it.
+        ancestors = reversed([where, *where.parents])
+        blocker = next((p for p in ancestors if p.exists() and not p.is_dir()), where)
+        raise MarketMakerError(
+            f"paper trading keeps its state in {folder}/ under the working folder and cannot "
+            f"prepare it: {blocker.absolute()}: {exc.strerror}\n  fix: move "
+            f"{blocker.absolute()} away, or run from another folder"
+        ) from None
     return f"sqlite:///{folder / 'paper.db'}"
 
 

@@ -2,11 +2,11 @@
 
 from decimal import Decimal
 from typing import Self
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from market_maker.config.urls import check_database_url, check_venue_url
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.instrument import Instrument
 from market_maker.risk.config import RiskConfig
@@ -85,9 +85,9 @@ class VenueConfig(BaseModel):
     )
     url: str | None = Field(
         None,
-        description="Base URL of a Binance-compatible server to trade on instead of the "
-        "exchange's own hosts, e.g. the paper exchange at http://127.0.0.1:8765; unset: "
-        "the exchange itself.",
+        description="Base URL, http(s)://host[:port], of a Binance-compatible server to trade "
+        "on instead of the exchange's own hosts, e.g. the paper exchange at "
+        "http://127.0.0.1:8765; unset: the exchange itself.",
     )
     sandbox: bool = Field(
         False,
@@ -134,27 +134,25 @@ class VenueConfig(BaseModel):
                 )
         return data
 
-    @model_validator(mode="after")
-    def _check_url(self) -> Self:
-        if self.url is not None:
-            parts = urlsplit(self.url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(
-                    f"url: {self.url!r} is not an http(s) URL; write it like "
-                    "http://127.0.0.1:8765, or remove it to trade on the exchange itself"
-                )
-        return self
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            check_venue_url(url)
+        return url
 
 
 class DurableConfig(BaseModel):
     """Where and as whom the Durable engine runs (DBOS and the application tables)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # The URL may hold a password: a raw ValidationError never shows the value.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     database_url: str = Field(
         "sqlite:///market_maker.db",
         description="SQLAlchemy URL of the database holding the DBOS system tables and the "
-        "bot's tables: a SQLite file (default) or postgresql+psycopg://user@host/db.",
+        "bot's tables: a SQLite file, sqlite:///path (default; its folder must exist, the "
+        "file is created), or PostgreSQL, postgresql+psycopg://user:password@host:5432/db.",
     )
     application_version: str = Field(
         "1",
@@ -168,6 +166,12 @@ class DurableConfig(BaseModel):
         description="DBOS executor id of this process: a restarted bot must keep it to "
         "recover its own interrupted workflows.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, url: str) -> str:
+        check_database_url(url)
+        return url
 
 
 class AppConfig(BaseModel):

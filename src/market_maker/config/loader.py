@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from market_maker.config.app import CREDENTIALS_ERROR, AppConfig
+from market_maker.config.urls import INVALID_SETTING
 from market_maker.domain.errors import MarketMakerError
 
 Style = Literal["yaml", "toml"]
@@ -285,6 +286,9 @@ def _problem_from_error(err: Mapping[str, Any], style: Style) -> ConfigProblem:
             "in the environment, or name a YAML file holding api_key and api_secret in "
             "venue.secrets_file",
         )
+    if kind == INVALID_SETTING:  # a check with its own fix; the value is shown as it says
+        context = err["ctx"]
+        return ConfigProblem(field, str(context["shown"]), message, str(context["fix"]))
     if kind == "missing":
         return ConfigProblem(
             field, MISSING, "required setting is missing", _fix_missing(loc, info, style)

@@ -34,3 +34,24 @@ class StateIntegrityError(MarketMakerError):
 
 class OutputError(MarketMakerError):
     """A report or other output file could not be written."""
+
+
+class InfrastructureError(MarketMakerError):
+    """A database or an exchange the configuration points at cannot be used.
+
+    The message has the shape of a configuration problem: the setting, what went wrong,
+    the value (a database URL's password masked), then an indented ``fix:`` line.
+
+    Attributes:
+        setting: Dotted name of the setting, e.g. ``durable.database_url``.
+        value: The setting's value as shown (never a password or a key).
+        problem: What went wrong, in plain words.
+        fix: What the operator does about it.
+    """
+
+    def __init__(self, setting: str, value: str, problem: str, fix: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{setting}: {problem} (got {value})\n  fix: {fix}")

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from market_maker.domain.errors import MarketMakerError
+from market_maker.durable.database import connect_args
 from market_maker.slots.client_ids import id_prefix
 
 _PG_NAME_MAX = 63  # PostgreSQL truncates application_name to NAMEDATALEN - 1 bytes
@@ -127,7 +128,7 @@ def _refusal(url: sa.URL, bot_id: str, symbol: str, holder: str) -> BotAlreadyRu
 def _postgres_lock(url: sa.URL, bot_id: str, symbol: str) -> BotLock:
     name = holder_name(bot_id, symbol).encode()[:_PG_NAME_MAX].decode(errors="ignore")
     engine = sa.create_engine(
-        url, poolclass=NullPool, connect_args={"application_name": name}
+        url, poolclass=NullPool, connect_args={**connect_args(url), "application_name": name}
     ).execution_options(isolation_level="AUTOCOMMIT")
     key = lock_key(bot_id, symbol)
     conn = engine.connect()

@@ -5,12 +5,28 @@ SQLite: the file is switched to WAL (persistent in the file), every connection w
 taken at ``BEGIN``, so two writers never deadlock upgrading a read lock). Commits keep
 SQLite's default ``synchronous=FULL``: a committed intent survives a power cut.
 PostgreSQL: a plain pool without a pre-ping round trip per checkout (a dropped connection
-fails its statement, and the caller's transaction is not committed).
+fails its statement, and the caller's transaction is not committed), and a bounded wait
+for a connection (``CONNECT_TIMEOUT_S``, or the URL's ``connect_timeout``): a server that
+never answers fails the start instead of hanging it.
 """
 
 from typing import Any
 
 import sqlalchemy as sa
+
+CONNECT_TIMEOUT_S = 10
+"""Seconds to wait for a PostgreSQL connection when the URL sets no ``connect_timeout``.
+
+The same default as DBOS's own engine, so the bot's engines and DBOS's give up together.
+"""
+
+
+def connect_args(url: str | sa.URL) -> dict[str, Any]:
+    """The driver's connect arguments for ``url``: PostgreSQL gets a bounded connect wait."""
+    parsed = sa.make_url(url)
+    if parsed.drivername.startswith("postgresql") and "connect_timeout" not in parsed.query:
+        return {"connect_timeout": CONNECT_TIMEOUT_S}
+    return {}
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -24,7 +40,7 @@ def create_engine(url: str, *, connect: bool = True) -> sa.Engine:
     ``connect=False`` opens no connection yet (nor creates a SQLite file): WAL mode is then
     left to whoever opens the database first with ``connect=True`` (the Durable engine).
     """
-    engine = sa.create_engine(url, pool_pre_ping=False)
+    engine = sa.create_engine(url, pool_pre_ping=False, connect_args=connect_args(url))
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect)
         if connect:
@@ -33,4 +49,4 @@ def create_engine(url: str, *, connect: bool = True) -> sa.Engine:
     return engine
 
 
-__all__ = ["create_engine"]
+__all__ = ["CONNECT_TIMEOUT_S", "connect_args", "create_engine"]

@@ -31,6 +31,7 @@ from market_maker.config.app import AppConfig
 from market_maker.domain.orders import OrderAction, OrderUpdate
 from market_maker.durable import database, migrate
 from market_maker.durable.bot_lock import BotLock, acquire_bot_lock
+from market_maker.durable.database_errors import database_errors
 from market_maker.durable.table_store import TableStore
 from market_maker.durable.workflows import (
     WorkflowContext,
@@ -98,15 +99,20 @@ class DurableExecution:
     def open(self, ledger: Ledger) -> GridState | None:
         """Take the bot's lock, configure DBOS, migrate, register the workflows, load the state.
 
-        Raises ``BotAlreadyRunningError`` when another process runs this bot.
+        Raises:
+            BotAlreadyRunningError: Another process runs this bot.
+            InfrastructureError: The database cannot be used (``database_errors``).
         """
         if _Process.running is not None:
             raise RuntimeError("one Durable engine per process: stop the running one first")
-        self.lock = acquire_bot_lock(self.database_url, self.config.bot_id, self.config.symbol)
         try:
-            return self._open(ledger)
+            with database_errors(self.database_url):
+                self.lock = acquire_bot_lock(
+                    self.database_url, self.config.bot_id, self.config.symbol
+                )
+                return self._open(ledger)
         except BaseException:
-            self.lock.release()
+            self._release()  # nothing half-open stays behind: DBOS, the engine, the lock
             raise
 
     def _open(self, ledger: Ledger) -> GridState | None:
@@ -137,7 +143,19 @@ class DurableExecution:
         Only this bot's workflows of this application name, version and executor are
         recovered; one of this bot's left by another version or executor is reported, not
         waited for (it would never finish).
+
+        Raises:
+            InfrastructureError: The database cannot be used (``database_errors``). After
+                any failure DBOS is shut down and the bot's lock released.
         """
+        try:
+            with database_errors(self.database_url):
+                return self._recover()
+        except BaseException:
+            self._release()
+            raise
+
+    def _recover(self) -> int:
         DBOS.launch()
         durable = self.config.durable
         unfinished = ["PENDING", "ENQUEUED"]

@@ -12,6 +12,7 @@ first) and the start-up safety checks have passed.
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -20,7 +21,9 @@ from market_maker.config.app import AppConfig
 from market_maker.config.credentials import Credentials, load_credentials
 from market_maker.domain.errors import MarketMakerError
 from market_maker.engine.base import Engine, EngineObserver
+from market_maker.exchanges.base import OrderRejectedError, RetryableExchangeError
 from market_maker.live.runner import LiveRunner, LiveSources
+from market_maker.live.venue_errors import venue_unreachable
 
 if TYPE_CHECKING:
     from market_maker.exchanges.ccxt import CcxtSettings, CcxtVenue
@@ -95,15 +98,16 @@ def run_live(
 
     Raises:
         MarketMakerError: No credentials, a refused setting, authentication failed
-            (``FatalExchangeError``), the venue unreachable, a configuration that disagrees
-            with the venue's rules, or a start-up safety check failed.
+            (``FatalExchangeError``), the venue unreachable or not answering like the
+            exchange (``InfrastructureError``, ``live.venue_errors``), the database unusable
+            (``InfrastructureError``, ``durable.database_errors``), a configuration that
+            disagrees with the venue's rules, or a start-up safety check failed.
     """
     from market_maker.durable.execution import durable_engine
-    from market_maker.exchanges.ccxt import connect
     from market_maker.live.polled import SystemClock
     from market_maker.live.venue_rules import with_venue_rules
 
-    venue = connect(ccxt_settings(config, load_credentials(config.venue)))
+    venue = _connect(config, ccxt_settings(config, load_credentials(config.venue)))
     try:
         rules = venue.exchange.market_rules(config.symbol)
         config = with_venue_rules(config, rules, venue=venue_name(config))
@@ -144,6 +148,27 @@ def _each(hooks: list[PollHook]) -> PollHook:
             hook(runner)
 
     return call
+
+
+def _connect(config: AppConfig, settings: "CcxtSettings") -> "CcxtVenue":
+    """``connect``, with a venue that cannot be reached reported as the operator reads it.
+
+    ``connect`` gives up after ``settings.retry.attempts`` attempts of ``venue.timeout_s``
+    each (with backoff between them), so a venue that never answers ends the start in
+    bounded time; authentication failures and unlisted symbols keep their own messages.
+    """
+    from market_maker.exchanges.ccxt import connect
+
+    started = time.monotonic()
+    try:
+        return connect(settings)
+    except (RetryableExchangeError, OrderRejectedError) as exc:
+        raise venue_unreachable(
+            config.venue,
+            exc,
+            attempts=settings.retry.attempts,
+            elapsed_s=time.monotonic() - started,
+        ) from exc
 
 
 def _run_until_signal(runner: LiveRunner) -> None:
