@@ -19,13 +19,17 @@ Each loop (one poll):
 6. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
    pushed source sets ``wake``).
 
+A poll that fails with a retryable exchange error starts (or continues) an outage
+(``live.outage``): the next try waits an exponential backoff instead of the schedule (only
+a stop cuts it short; a stream's wake does not), and the outage is logged once when it
+starts and once when a poll succeeds again.
+
 The first loop is a catch-up instead: the candles missed while the bot was down (at most
 ``CATCH_UP``) and the price now. Nothing is decided before the start-up safety checks pass
 at the first price, with the venue's balances and fee rates.
 """
 
 import gc
-import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +42,7 @@ from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import Engine
 from market_maker.engine.startup import refuse_unsafe_start
 from market_maker.exchanges.base import RetryableExchangeError
+from market_maker.live.outage import OutageWatch
 from market_maker.live.sources import (
     Clock,
     MarketDataSource,
@@ -45,8 +50,6 @@ from market_maker.live.sources import (
     OrderUpdateSource,
     VenueInfo,
 )
-
-log = logging.getLogger(__name__)
 
 CATCH_UP = 1000
 """Most candles a restarted bot reads back (the monitor's window is far shorter)."""
@@ -118,7 +121,8 @@ class LiveRunner:
             process; tests that run many runners in one process turn it off).
         on_poll: Called with the runner after every poll (also one that failed with a
             retryable exchange error), on the runner's thread, before the wait. It may read
-            the engine and the counts, and may call ``request_stop``.
+            the engine, the counts and ``outages``, and may call ``request_stop``.
+        outages: Backoff and logging of exchange outages (default: ``OutageWatch()``).
     """
 
     def __init__(
@@ -131,8 +135,10 @@ class LiveRunner:
         catch_up_limit: int = CATCH_UP,
         freeze_heap: bool = True,
         on_poll: Callable[["LiveRunner"], None] | None = None,
+        outages: OutageWatch | None = None,
     ) -> None:
         self.config = config
+        self.outages = outages if outages is not None else OutageWatch()
         self.on_poll = on_poll
         self.catch_up_limit = catch_up_limit
         self.freeze_heap = freeze_heap
@@ -168,12 +174,19 @@ class LiveRunner:
         try:
             due_ms = clock.now_ms()
             while not self.stop_requested.is_set():
+                backoff_s = None
                 try:
                     self.step()
                 except RetryableExchangeError as exc:
-                    log.warning("exchange unavailable, retrying: %s", exc)
+                    backoff_s = self.outages.failed(exc, clock.now_ms())
+                else:
+                    self.outages.answered(clock.now_ms())
                 if self.on_poll is not None:
                     self.on_poll(self)
+                if backoff_s is not None:
+                    clock.wait(backoff_s, self.stop_requested)  # streams must not cut it short
+                    due_ms = clock.now_ms()
+                    continue
                 due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
                 clock.wait((due_ms - clock.now_ms()) / 1000, self.wake)
                 self.wake.clear()
