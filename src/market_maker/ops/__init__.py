@@ -1,0 +1,1 @@
+"""Operating a running bot: its logs (``ops.logs``) and its alerts (``ops.alerts``)."""
