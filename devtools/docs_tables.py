@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from devtools.bot_metrics import metrics_reference
+from market_maker.config.alerts import AlertsConfig
 from market_maker.config.app import (
     AppConfig,
     BacktestConfig,
@@ -46,13 +47,15 @@ def _fmt_default(model: type[BaseModel], name: str) -> str:
     default = field.default
     if default is None:
         return "none"
+    if isinstance(default, (tuple, list)):
+        return ", ".join(f"`{getattr(v, 'value', v)}`" for v in default) or "none"
     value = getattr(default, "value", default)
     if isinstance(value, bool):
         return str(value).lower()
     return f"`{value}`"
 
 
-_SECTIONS = ("instrument", "grid", "backtest", "venue", "durable", "risk")
+_SECTIONS = ("instrument", "grid", "backtest", "venue", "durable", "risk", "alerts")
 """Top-level fields that are sections (listed field by field under their prefix)."""
 
 
@@ -71,6 +74,7 @@ def config_reference() -> str:
         ("risk.cleaner.", OrderCleanerConfig),
         ("risk.reconciler.", ReconcilerConfig),
         ("risk.checks.", SafetyChecksConfig),
+        ("alerts.", AlertsConfig),
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
@@ -81,6 +85,7 @@ def config_reference() -> str:
                 "venue",
                 "durable",
                 "risk",
+                "alerts",
             ):
                 continue
             desc = (field.description or "").replace("|", "\\|")

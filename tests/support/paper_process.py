@@ -303,19 +303,23 @@ def audit_books(config: AppConfig, control: PaperControl) -> tuple[Books, list[M
 
 
 def trade_to_the_end(
-    config_path: Path, folder: Path, control: PaperControl, speed: float
+    config_path: Path,
+    folder: Path,
+    control: PaperControl,
+    speed: float,
+    args: tuple[str, ...] = ("--quiet",),
 ) -> BotProcess:
     """Run the bot from the exchange's first step to its last at ``speed``, then stop it.
 
     Market time takes one step (a first price), waits for the bot's first grid, then runs
     at ``speed`` steps per second until the data ends and the bot has seen its last price;
-    the bot must then stop cleanly (SIGTERM, status 0).
+    the bot must then stop cleanly (SIGTERM, status 0). ``args`` follow ``run --config``.
     """
     from market_maker.cli.paper_trading import Pacer
 
     total = control.market().total
     control.advance(1)  # a first price to decide on
-    bot = BotProcess(config_path, folder)
+    bot = BotProcess(config_path, folder, args=args)
     pacer = Pacer(control, speed, total)
     try:
         wait_until(lambda: bot.alive() and bool(control.ledger().orders), "the first grid", 60)

@@ -24,6 +24,14 @@ from market_maker import __version__
 from market_maker.cli.download import download
 from market_maker.cli.operate import install as install_operator_commands
 from market_maker.cli.paper import paper_exchange
+from market_maker.cli.run_ops import (
+    LogFileOption,
+    LogFormatOption,
+    LogLevelOption,
+    run_alerts,
+    run_logging,
+    then,
+)
 from market_maker.config.app import AppConfig, DurableConfig
 from market_maker.config.loader import (
     ConfigError,
@@ -33,6 +41,7 @@ from market_maker.config.loader import (
 from market_maker.config.urls import mask_database_url
 from market_maker.domain.decimals import decimal_to_str
 from market_maker.domain.errors import MarketMakerError
+from market_maker.ops.log_settings import LogFormat
 
 if TYPE_CHECKING:
     from market_maker.exchanges.ccxt import CcxtVenue
@@ -151,6 +160,9 @@ def run_bot(
             show_default=False,
         ),
     ] = None,
+    log_format: LogFormatOption = LogFormat.TEXT,
+    log_level: LogLevelOption = None,
+    log_file: LogFileOption = None,
 ) -> None:
     """Trade the grid: paper trading, or with --config on a real exchange through ccxt.
 
@@ -167,17 +179,27 @@ def run_bot(
     from MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET or venue.secrets_file.
     A bad setting, refused keys or a failed safety check: exit 2, nothing placed.
 
+    Logs: readable lines on stderr, or JSON (--log-format json), or appended to
+    --log-file; every order, fill and risk event with --config (docs/operations_guide.md,
+    Logs and alerts).
+
     Step by step from paper trading to a real exchange: docs/operations_guide.md.
     """
-    console = Console()
-    if config is None:
-        from market_maker.cli.paper_trading import run_paper_trading
+    app_config = load_config(config) if config is not None else None
+    with run_logging(log_format, log_level, log_file, paper=app_config is None):
+        if app_config is None:
+            from market_maker.cli.paper_trading import run_paper_trading
 
-        if not run_paper_trading(console, data=data, speed=speed, quiet=quiet):
-            raise typer.Exit(1)
-        return
-    app_config = load_config(config)
+            if not run_paper_trading(Console(), data=data, speed=speed, quiet=quiet):
+                raise typer.Exit(1)
+            return
+        _run_configured(app_config, quiet=quiet)
+
+
+def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
+    """``run --config``: trade until a signal, with progress, alerts and the summary lines."""
     from market_maker.durable import faults
+    from market_maker.engine.observers import Observers
     from market_maker.live.progress import ProgressView
     from market_maker.live.run_summary import RunTracker
     from market_maker.live.session import reconciliation_summary, run_live, venue_name
@@ -187,6 +209,7 @@ def run_bot(
         faults.arm_from_environment()  # crash tests only; inert unless the variable is set
     except ValueError as exc:
         raise MarketMakerError(str(exc)) from None
+    console = Console()
     tracker = RunTracker(app_config.symbol)
     delivery: list[str] = []
 
@@ -195,23 +218,28 @@ def run_bot(
 
     operations = BotOperations.for_config(app_config)
     try:
-        if quiet:
-            runner = run_live(
-                app_config,
-                observer=tracker,
-                on_poll=tracker.on_poll,
-                on_close=on_close,
-                operations=operations,
-            )
-        else:
-            with ProgressView(tracker, console) as view:
+        with run_alerts(app_config) as alerts:
+            observer = Observers.of([tracker, alerts])
+            alerts_hook = alerts.on_poll if alerts is not None else None
+            if quiet:
+                hook = then(tracker.on_poll, alerts_hook)
                 runner = run_live(
                     app_config,
-                    observer=tracker,
-                    on_poll=view,
+                    observer=observer,
+                    on_poll=hook,
                     on_close=on_close,
                     operations=operations,
                 )
+            else:
+                with ProgressView(tracker, console) as view:
+                    hook = then(view, alerts_hook)
+                    runner = run_live(
+                        app_config,
+                        observer=observer,
+                        on_poll=hook,
+                        on_close=on_close,
+                        operations=operations,
+                    )
     finally:
         operations.close()
     typer.echo(

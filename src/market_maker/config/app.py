@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from market_maker.config.alerts import AlertsConfig
 from market_maker.config.urls import check_database_url, check_venue_url
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.instrument import Instrument
@@ -197,6 +198,10 @@ class AppConfig(BaseModel):
     risk: RiskConfig = Field(
         default_factory=RiskConfig,
         description="Risk layer: volatility monitor, circuit breaker, cleaner, reconciler.",
+    )
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description="Alerts of a running bot: webhook, Telegram, kinds, rate limit.",
     )
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ book reports), the exchange and the execution's bookkeeping. The workflows never
 engine itself.
 """
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,8 +38,11 @@ from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
 from market_maker.durable import faults
 from market_maker.durable.table_store import write
 from market_maker.engine.execution import Ledger, Outcome
+from market_maker.engine.order_log import log_fills, log_outcome
 from market_maker.exchanges.base import Exchange, RetryableExchangeError
 from market_maker.slots.book import BookedFill
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -95,6 +99,7 @@ def register(db: sa.Engine, context: WorkflowContext) -> Workflows:
             _persist(context, conn, fills)
             faults.point("reports")
         faults.point("reports-committed")
+        log_fills(log, fills, workflow_id=DBOS.workflow_id)  # booked: a re-run books none
         return fills
 
     place, cancel = _exchange_steps(context)
@@ -141,25 +146,32 @@ def _exchange_steps(
         assert request is not None
         exchange = context.exchange
         cid = request.client_order_id
+        report: OrderUpdate | None
         try:
             if cid not in context.fresh_intents:  # a re-run after a crash: look it up first
                 found = exchange.get_order(request.symbol, cid)
                 if found is not None:
+                    log_outcome(log, action, found, True, workflow_id=DBOS.workflow_id)
                     return found  # accepted before the crash: bind it, never send it twice
             context.fresh_intents.discard(cid)
             report = exchange.place_order(request)
-            faults.point("after-place")
-            return report
         except RetryableExchangeError:
-            return None  # outcome unknown: the slot stays PENDING until a lookup resolves it
+            report = None  # outcome unknown: the slot stays PENDING until a lookup resolves it
+        log_outcome(log, action, report, True, workflow_id=DBOS.workflow_id)
+        if report is not None:
+            faults.point("after-place")
+        return report
 
     @DBOS.step(name="mm_cancel")
     def cancel(action: OrderAction) -> Outcome:
         assert action.cancel is not None
+        outcome: Outcome
         try:
-            return context.exchange.cancel_order(action.cancel), True
+            outcome = context.exchange.cancel_order(action.cancel), True
         except RetryableExchangeError:
-            return None, False
+            outcome = None, False
+        log_outcome(log, action, *outcome, workflow_id=DBOS.workflow_id)
+        return outcome
 
     return place, cancel
 

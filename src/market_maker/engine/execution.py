@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Protocol
 
 from market_maker.domain.orders import ActionKind, OrderAction, OrderUpdate
+from market_maker.engine.order_log import log_fills, log_outcome
 from market_maker.exchanges.base import Exchange, RetryableExchangeError
 from market_maker.slots.book import BookedFill
 from market_maker.state.model import GridState
@@ -173,15 +174,17 @@ class DirectExecution:
             except RetryableExchangeError:
                 if action.kind is ActionKind.PLACE:
                     # Outcome unknown: the slot stays PENDING until a lookup resolves it.
-                    log.warning("place of %s: outcome unknown", action.client_order_id)
+                    log_outcome(log, action, None, True, workflow_id=None)
                     outcomes.append((None, True))
                 else:
-                    log.warning("cancel of %s failed; retried later", action.client_order_id)
+                    log_outcome(log, action, None, False, workflow_id=None)
                     ledger.book_reports((), (action.client_order_id,))
                     outcomes.append((None, False))
                 continue
+            log_outcome(log, action, report, True, workflow_id=None, level=logging.DEBUG)
             if report is not None:  # None: a cancel found the order finished already
-                ledger.book_reports((report,), ())
+                fills = ledger.book_reports((report,), ())
+                log_fills(log, fills, workflow_id=None, level=logging.DEBUG)
                 ledger.changed()
             outcomes.append((report, True))
         return outcomes
@@ -190,7 +193,8 @@ class DirectExecution:
         """Book the report."""
         ledger = self._ledger
         assert ledger is not None, "open() first"
-        ledger.book_reports((update,), ())
+        fills = ledger.book_reports((update,), ())
+        log_fills(log, fills, workflow_id=None, level=logging.DEBUG)
         ledger.changed()
 
     def save(self, state: GridState) -> None:

@@ -26,7 +26,7 @@ from market_maker.backtest.runner import FillRecorder
 from market_maker.domain.decimals import ZERO
 from market_maker.domain.instrument import split_symbol
 from market_maker.engine.base import Engine
-from market_maker.exchanges.base import Balance
+from market_maker.exchanges.base import Balance, RetryableExchangeError
 from market_maker.live.audit import Books, ExchangeLedger, Mismatch
 from market_maker.risk.events import RiskEvent
 from market_maker.slots.book import BookedFill
@@ -124,7 +124,11 @@ class RunTracker(FillRecorder):
         if price is None:
             return
         if not self.started:
-            self.begin(runner.sources.venue.balances(), price, state.last_update_ms, runner.engine)
+            try:
+                balances = runner.sources.venue.balances()
+            except RetryableExchangeError:
+                return  # the exchange is down (the runner backs off): begin at a later poll
+            self.begin(balances, price, state.last_update_ms, runner.engine)
         elif (price, state.last_update_ms) != (self.last_price, self.last_ms):
             self.mark(price, state.last_update_ms)
 

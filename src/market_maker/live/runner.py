@@ -22,6 +22,11 @@ Each loop (one poll):
 7. wait for the next poll, on a fixed schedule of ``venue.poll_interval_s`` (or until a
    pushed source sets ``wake``).
 
+A poll that fails with a retryable exchange error starts (or continues) an outage
+(``live.outage``): the next try waits an exponential backoff instead of the schedule (only
+a stop cuts it short; a stream's wake does not), and the outage is logged once when it
+starts and once when a poll succeeds again.
+
 The first loop is a catch-up instead: the candles missed while the bot was down (at most
 ``CATCH_UP``) and the price now. Commands queued while the bot was stopped are carried out
 once the engine has started, before the first decision (a ``stop`` among them is refused:
@@ -44,6 +49,7 @@ from market_maker.domain.market import Candle, PriceUpdate
 from market_maker.engine.base import Engine
 from market_maker.engine.startup import refuse_unsafe_start
 from market_maker.exchanges.base import RetryableExchangeError
+from market_maker.live.outage import OutageWatch
 from market_maker.live.sources import (
     Clock,
     MarketDataSource,
@@ -141,7 +147,8 @@ class LiveRunner:
             process; tests that run many runners in one process turn it off).
         on_poll: Called with the runner after every poll (also one that failed with a
             retryable exchange error), on the runner's thread, before the wait. It may read
-            the engine and the counts, and may call ``request_stop``.
+            the engine, the counts and ``outages``, and may call ``request_stop``.
+        outages: Backoff and logging of exchange outages (default: ``OutageWatch()``).
         commands: The operators' command channel (None: no operator commands).
     """
 
@@ -155,9 +162,11 @@ class LiveRunner:
         catch_up_limit: int = CATCH_UP,
         freeze_heap: bool = True,
         on_poll: Callable[["LiveRunner"], None] | None = None,
+        outages: OutageWatch | None = None,
         commands: CommandPort | None = None,
     ) -> None:
         self.config = config
+        self.outages = outages if outages is not None else OutageWatch()
         self.on_poll = on_poll
         self.commands = commands
         self.commands_done = 0  # operator commands carried out (any outcome)
@@ -200,14 +209,21 @@ class LiveRunner:
             self.take_commands(at_start=True)
             due_ms = clock.now_ms()
             while not self.stop_requested.is_set():
+                backoff_s = None
                 try:
                     self.step()
                 except RetryableExchangeError as exc:
                     self.last_error = (clock.now_ms(), str(exc))
-                    log.warning("exchange unavailable, retrying: %s", exc)
+                    backoff_s = self.outages.failed(exc, clock.now_ms())
+                else:
+                    self.outages.answered(clock.now_ms())
                 self.take_commands()
                 if self.on_poll is not None:
                     self.on_poll(self)
+                if backoff_s is not None:
+                    clock.wait(backoff_s, self.stop_requested)  # streams must not cut it short
+                    due_ms = clock.now_ms()
+                    continue
                 due_ms = max(due_ms + interval_ms, clock.now_ms())  # late: no burst of polls
                 clock.wait((due_ms - clock.now_ms()) / 1000, self.wake)
                 self.wake.clear()

@@ -126,7 +126,8 @@ class Caller:
                 delay = max(delay, asked)
         if failure.kind is FailureKind.CLOCK_SKEW:
             self._resync_clock()
-        log.info("retry %d in %.2f s after: %s", retry, delay, failure.message)
+        # DEBUG: an outage is logged once by the runner (``live.outage``), not per retry.
+        log.debug("retry %d in %.2f s after: %s", retry, delay, failure.message)
         self.retries += 1
         self.timing.sleep(delay)
         return True

@@ -292,7 +292,8 @@ class CcxtExchange:
         return with_ledger(draft, self.ledger)
 
     def _rejected(self, request: PlaceOrderRequest, failure: Failure) -> OrderUpdate:
-        log.info("order %s rejected: %s", request.client_order_id, failure.message)
+        # DEBUG: the execution logs the REJECTED report with its slot and workflow.
+        log.debug("order %s rejected: %s", request.client_order_id, failure.message)
         return OrderUpdate(
             symbol=request.symbol,
             order_id="",

@@ -123,7 +123,8 @@ class Stream:
                     return
                 failed += 1
                 delay = self._reconnect.delay_s(min(failed, 20), self._draw())
-                log.warning(
+                log.log(
+                    logging.WARNING if failed == 1 else logging.DEBUG,  # once per outage
                     "stream %s failed (%s); resubscribing in %.1f s",
                     self.name,
                     failure.message,
@@ -131,6 +132,8 @@ class Stream:
                 )
                 await asyncio.sleep(delay)
                 continue
+            if failed:
+                log.info("stream %s delivers again after %d failed tries", self.name, failed)
             failed = 0
             items = list(self._unpack(batch))
             with self._lock:
