@@ -9,9 +9,9 @@ Nothing is placed before the connection has authenticated (``connect`` reads the
 first) and the start-up safety checks have passed.
 """
 
+import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -28,6 +28,8 @@ from market_maker.live.venue_errors import venue_unreachable
 if TYPE_CHECKING:
     from market_maker.exchanges.ccxt import CcxtSettings, CcxtVenue
     from market_maker.ops.wiring import BotOperations
+
+log = logging.getLogger(__name__)
 
 PollHook = Callable[[LiveRunner], None]
 """Called by the runner after every poll (progress display, end-of-data check)."""
@@ -182,15 +184,13 @@ def _run_until_signal(runner: LiveRunner) -> None:
 
     def stop(signum: int, frame: FrameType | None) -> None:
         if runner.stop_requested.is_set():
-            sys.stderr.write(
+            log.warning(
                 "second signal: exiting now without saving; the next start resumes from the "
-                "last checkpoint\n"
+                "last checkpoint"
             )
-            sys.stderr.flush()
+            logging.shutdown()  # flush the handlers: os._exit skips every cleanup
             os._exit(130)
-        sys.stderr.write("stopping: finishing the decision in hand, then saving (signal "
-                         "again to exit at once)\n")  # fmt: skip
-        sys.stderr.flush()
+        log.info("stopping: finishing the decision in hand, then saving (signal again to exit)")
         runner.request_stop()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
