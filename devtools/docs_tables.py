@@ -17,6 +17,7 @@ from market_maker.config.app import (
     InstrumentConfig,
     VenueConfig,
 )
+from market_maker.config.operations import OperationsConfig
 from market_maker.risk.config import (
     CircuitBreakerConfig,
     OrderCleanerConfig,
@@ -70,6 +71,7 @@ def config_reference() -> str:
         ("risk.cleaner.", OrderCleanerConfig),
         ("risk.reconciler.", ReconcilerConfig),
         ("risk.checks.", SafetyChecksConfig),
+        ("operations.", OperationsConfig),
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
@@ -80,6 +82,7 @@ def config_reference() -> str:
                 "venue",
                 "durable",
                 "risk",
+                "operations",
             ):
                 continue
             desc = (field.description or "").replace("|", "\\|")

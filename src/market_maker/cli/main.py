@@ -7,6 +7,7 @@ user mistake.
 """
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -35,6 +36,8 @@ from market_maker.domain.errors import MarketMakerError
 
 if TYPE_CHECKING:
     from market_maker.exchanges.ccxt import CcxtVenue
+    from market_maker.ops.http import OpsServer
+    from market_maker.ops.wiring import BotOperations
 
 PROG_NAME = "market-maker"
 EXIT_USER_ERROR = 2
@@ -193,7 +196,9 @@ def run_bot(
         delivery.append(venue.order_updates.describe())
 
     operations = BotOperations.for_config(app_config)
+    server = None
     try:
+        server = _serve_operations(operations)
         if quiet:
             runner = run_live(
                 app_config,
@@ -212,6 +217,8 @@ def run_bot(
                     operations=operations,
                 )
     finally:
+        if server is not None:
+            server.stop()
         operations.close()
     typer.echo(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
@@ -220,6 +227,20 @@ def run_bot(
     typer.echo(reconciliation_summary(runner.engine))
     for line in delivery:
         typer.echo(line)
+
+
+def _serve_operations(operations: "BotOperations") -> "OpsServer | None":
+    """Start the bot's HTTP endpoint (``operations.http_enabled``) and say where it listens."""
+    settings = operations.config.operations
+    if not settings.http_enabled:
+        return None
+    from market_maker.ops.http import TOKEN_VARIABLE, OpsServer, create_app
+
+    app = create_app(operations, token=os.environ.get(TOKEN_VARIABLE) or None)
+    server = OpsServer(app, settings.http_host, settings.http_port)
+    url = server.start()
+    typer.echo(f"operations: {url} (metrics /metrics, health /health, dashboard /)")
+    return server
 
 
 @app.command()

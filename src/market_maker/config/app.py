@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from market_maker.config.operations import OperationsConfig
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.instrument import Instrument
 from market_maker.risk.config import RiskConfig
@@ -187,6 +188,10 @@ class AppConfig(BaseModel):
     risk: RiskConfig = Field(
         default_factory=RiskConfig,
         description="Risk layer: volatility monitor, circuit breaker, cleaner, reconciler.",
+    )
+    operations: OperationsConfig = Field(
+        default_factory=OperationsConfig,
+        description="The bot's HTTP endpoint (metrics, health, dashboard) and health rules.",
     )
 
     @model_validator(mode="after")

@@ -32,6 +32,7 @@ at the first price, with the venue's balances and fee rates.
 import gc
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ class LiveRunner:
             retryable exchange error), on the runner's thread, before the wait. It may read
             the engine and the counts, and may call ``request_stop``.
         commands: The operators' command channel (None: no operator commands).
+        on_tick_to_order: Told the seconds a decision took from its price reaching the
+            engine to its orders sent, for each decision that placed or cancelled orders
+            (metrics; on the runner's thread).
     """
 
     def __init__(
@@ -156,8 +160,10 @@ class LiveRunner:
         freeze_heap: bool = True,
         on_poll: Callable[["LiveRunner"], None] | None = None,
         commands: CommandPort | None = None,
+        on_tick_to_order: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
+        self.on_tick_to_order = on_tick_to_order
         self.on_poll = on_poll
         self.commands = commands
         self.commands_done = 0  # operator commands carried out (any outcome)
@@ -316,7 +322,15 @@ class LiveRunner:
             return False
         if not self.checked:
             self._check_start(update)
-        self.engine.on_price_update(update)
+        engine = self.engine
+        sent = (engine.orders_placed, engine.orders_canceled)
+        started = time.perf_counter()
+        engine.on_price_update(update)
+        took = time.perf_counter() - started
+        if self.on_tick_to_order is not None and (
+            (engine.orders_placed, engine.orders_canceled) != sent
+        ):
+            self.on_tick_to_order(took)
         self.price_wall_ms = self.sources.clock.now_ms()
         self._price = (update.ts_ms, update.price)
         self.counts.prices += 1
