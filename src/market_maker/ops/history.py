@@ -10,8 +10,17 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-FIELDS = ("price", "equity", "inventory", "realized_pnl", "unrealized_pnl", "risk_state")
-"""What each point holds besides its time ``wall_ms``."""
+FIELDS = (
+    "market_ms",
+    "price",
+    "equity",
+    "inventory",
+    "realized_pnl",
+    "unrealized_pnl",
+    "risk_state",
+)
+"""What each point holds besides its wall-clock time ``wall_ms`` (``market_ms``: the market
+time of its price, the time axis of fills)."""
 
 
 class History:
@@ -29,6 +38,7 @@ class History:
         """Add the point of a published view."""
         point = {
             "wall_ms": view["wall_ms"],
+            "market_ms": view.get("last_update_ms"),
             "price": view.get("last_price"),
             "equity": view.get("equity"),
             "inventory": view.get("position"),

@@ -160,7 +160,7 @@ def create_app(
 
     from market_maker.ops.dashboard import add_dashboard
 
-    add_dashboard(app)
+    add_dashboard(app, lambda: ops.publisher.latest, ops.config.bot_id, ops.config.symbol)
     return app
 
 
