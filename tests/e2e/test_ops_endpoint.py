@@ -8,6 +8,9 @@ the token is carried out by the bot, without it refused (401) and never queued; 
 endpoint listens on 127.0.0.1 only.
 """
 
+import socket
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 from market_maker.domain.enums import OrderRole, Side, SlotStatus
 from tests.support.ops_http import TOKEN, call, cli_json, running_bot, scrape
 from tests.support.paper_binance import wait_until
+from tests.support.paper_process import live_config
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -135,3 +139,27 @@ def test_metrics_health_and_control_of_a_running_paper_bot(tmp_path: Path) -> No
         assert code == 200 and history[-1]["price"] == status["last_price"]
     assert TOKEN not in run.bot.out + run.bot.err  # the token is never printed or logged
     assert "refused: missing or wrong token" in run.bot.err
+
+
+def test_a_port_in_use_stops_run_with_exit_2_and_a_message_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = live_config(tmp_path, "http://127.0.0.1:9", "spot", operations={"http_port": port})
+        done = subprocess.run(
+            [sys.executable, "-m", "market_maker", "run", "--config", str(config), "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(
+        f"error: operations.http_host/http_port: cannot listen on 127.0.0.1:{port}"
+    )
+    assert "choose a free port (0 = any)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "operations: http" not in done.stdout

@@ -173,3 +173,32 @@ def test_a_database_that_does_not_answer_is_unhealthy(tmp_path: Path) -> None:
     finally:
         operations.close()
     assert reasons[0].startswith("database unreachable: unable to open database file")
+
+
+def test_the_page_is_rendered_with_the_published_view_and_its_files_are_served(
+    ops: BotOperations,
+) -> None:
+    ops.publisher.latest = {
+        "symbol": "BTC/USDT",
+        "risk_state": "HALTED",
+        "halt": {"kind": "manual", "reason": "<b>operator</b>"},
+        "realized_pnl": "1.25",
+        "slots": [
+            {"level": "100", "status": "FREE", "position_qty": "0", "cost_basis": "0",
+             "realized_pnl": "0", "fees_paid": "0", "client_order_id": ""},
+            {"level": "150", "status": "LOCKED", "position_qty": "0.1", "cost_basis": "15",
+             "realized_pnl": "1.25", "fees_paid": "0.01", "client_order_id": "web1-x"},
+        ],
+    }  # fmt: skip
+    web = client(ops)
+    page = web.get("/").text
+    assert page.index('data-level="150"') < page.index('data-level="100"')  # highest first
+    assert page.count('class="release"') == 1  # only the slot holding an order
+    assert "manual: &lt;b&gt;operator&lt;/b&gt;" in page  # escaped
+    assert '<div class="value" id="fig-realized_pnl">1.25</div>' in page
+    assert "cdn" not in page.lower()  # nothing from the internet
+    for name, start in [("plotly.min.js", b"/**"), ("dashboard.js", b"//")]:
+        answer = web.get(f"/static/{name}")
+        assert answer.status_code == 200 and answer.content.startswith(start), name
+    assert web.get("/static/../http.py").status_code == 404
+    assert web.get("/static/secrets.yaml").status_code == 404
