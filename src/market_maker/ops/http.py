@@ -39,6 +39,8 @@ TOKEN_VARIABLE = "MARKET_MAKER_DASHBOARD_TOKEN"
 """The environment variable holding the bearer token of control actions."""
 START_TIMEOUT_S = 15.0
 """Longest wait for the server to start serving."""
+PROBE_TIMEOUT_S = 2.0
+"""Longest wait for the database's answer to the health check."""
 
 
 def database_error(database: sa.Engine) -> str | None:
@@ -51,14 +53,50 @@ def database_error(database: sa.Engine) -> str | None:
     return None
 
 
-def health_of(ops: BotOperations, now_ms: int) -> Verdict:
-    """The bot's health now (the database is asked on the calling thread)."""
+class DatabaseProbe:
+    """Asks the database a trivial query, on a daemon thread, waiting at most ``timeout_s``.
+
+    An unreachable server can leave a connection attempt hanging for minutes: ``/health``
+    must answer anyway. One probe at a time: while one hangs, the next checks say so.
+    """
+
+    def __init__(self, database: sa.Engine, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+        self.database = database
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._busy = False
+
+    def error(self) -> str | None:
+        """Why the database does not answer (or not in time); None when it does."""
+        with self._lock:
+            if self._busy:
+                return "the previous check has not answered yet"
+            self._busy = True
+        answer: list[str | None] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            try:
+                answer.append(database_error(self.database))
+            finally:
+                with self._lock:
+                    self._busy = False
+                done.set()
+
+        threading.Thread(target=probe, name="ops-db-probe", daemon=True).start()
+        if not done.wait(self.timeout_s):
+            return f"no answer within {self.timeout_s:g} s"
+        return answer[0]
+
+
+def health_of(ops: BotOperations, probe: DatabaseProbe, now_ms: int) -> Verdict:
+    """The bot's health now."""
     config = ops.config.operations
     inputs = HealthInputs(
         view=ops.publisher.latest,
         watched_since_ms=ops.slots.since,
         errors_in_window=ops.metrics.errors_within(config.error_window_s),
-        database_error=database_error(ops.database),
+        database_error=probe.error(),
         now_ms=now_ms,
     )
     return assess(inputs, config)
@@ -98,15 +136,16 @@ def create_app(
     """The endpoint of ``ops``'s bot; control actions need ``token`` (None: disabled)."""
     app = FastAPI(title=f"market-maker {ops.config.bot_id}", docs_url=None, redoc_url=None)
     token = token or None
+    probe = DatabaseProbe(ops.database)
 
     @app.get("/metrics")
     def metrics() -> Response:
-        ops.metrics.set_health(health_of(ops, clock()).level)
+        ops.metrics.set_health(health_of(ops, probe, clock()).level)
         return Response(ops.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health")
     def health() -> JSONResponse:
-        verdict = health_of(ops, clock())
+        verdict = health_of(ops, probe, clock())
         ops.metrics.set_health(verdict.level)
         code = 503 if verdict.level is HealthLevel.UNHEALTHY else 200
         return JSONResponse(verdict.as_json(), status_code=code)
@@ -225,4 +264,12 @@ class OpsServer:
         self.socket.close()
 
 
-__all__ = ["TOKEN_VARIABLE", "OpsServer", "bearer_ok", "command_args", "create_app", "health_of"]
+__all__ = [
+    "TOKEN_VARIABLE",
+    "DatabaseProbe",
+    "OpsServer",
+    "bearer_ok",
+    "command_args",
+    "create_app",
+    "health_of",
+]

@@ -6,16 +6,19 @@ queued with the client as its actor. Every action is logged, the token never.
 """
 
 import logging
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from market_maker.config.app import AppConfig
 from market_maker.durable import migrate
 from market_maker.ops.commands import CommandKind
-from market_maker.ops.http import bearer_ok, create_app
+from market_maker.ops.http import DatabaseProbe, bearer_ok, create_app
 from market_maker.ops.wiring import BotOperations
 
 TOKEN = "s3cret-token-for-tests"
@@ -202,3 +205,23 @@ def test_the_page_is_rendered_with_the_published_view_and_its_files_are_served(
         assert answer.status_code == 200 and answer.content.startswith(start), name
     assert web.get("/static/../http.py").status_code == 404
     assert web.get("/static/secrets.yaml").status_code == 404
+
+
+def test_a_database_server_that_never_answers_is_reported_within_the_probe_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        database = sa.create_engine(f"postgresql+psycopg://u@127.0.0.1:{port}/db")
+        probe = DatabaseProbe(database, timeout_s=0.3)
+        started = time.monotonic()
+        assert probe.error() == "no answer within 0.3 s"
+        assert time.monotonic() - started < 5
+        assert probe.error() == "the previous check has not answered yet"
+    database.dispose()
+
+
+def test_the_probe_answers_for_a_database_that_works(ops: BotOperations) -> None:
+    probe = DatabaseProbe(ops.database)
+    assert probe.error() is None
+    assert probe.error() is None  # the previous probe finished: a new one runs
