@@ -168,6 +168,8 @@ def run_bot(
     saves its state and exits 0; its orders stay on the exchange. API keys come
     from MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET or venue.secrets_file.
     A bad setting, refused keys or a failed safety check: exit 2, nothing placed.
+    It serves metrics, health and a web dashboard on operations.http_host:http_port
+    (127.0.0.1:9309 by default; control needs MARKET_MAKER_DASHBOARD_TOKEN).
 
     Step by step from paper trading to a real exchange: docs/operations_guide.md.
     """
