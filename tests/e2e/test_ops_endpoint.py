@@ -42,6 +42,34 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
+SAME = ("realized_pnl", "fees_paid", "position", "last_price", "slots", "open_orders")
+"""What the bot's saved state and its published view must agree on for the comparison."""
+
+
+def consistent_reading(url: str, config_path: Path) -> tuple[dict, dict]:
+    """``status --json`` and a scrape taken from one published view, with nothing between.
+
+    The bot keeps working while the test reads (its order cleaner may cancel an old order
+    at any time): a reading counts when the scrape falls between two reads of the same
+    published view, and ``status`` shows that view and a saved state equal to it.
+    """
+    found: list[tuple[dict, dict]] = []
+
+    def read() -> bool:
+        before = call(f"{url}/api/view")[1]["wall_ms"]
+        samples = scrape(url)
+        status = cli_json(config_path, "status")
+        after = call(f"{url}/api/view")[1]["wall_ms"]
+        view = status["view"]
+        if before == after == view["wall_ms"] and all(status[k] == view[k] for k in SAME):
+            found.append((status, samples))
+            return True
+        return False
+
+    wait_until(read, "a reading of one published view", 60)
+    return found[0]
+
+
 def test_metrics_health_and_control_of_a_running_paper_bot(tmp_path: Path) -> None:
     with running_bot(tmp_path, CANDLES) as run:
         url = run.url
@@ -49,9 +77,8 @@ def test_metrics_health_and_control_of_a_running_paper_bot(tmp_path: Path) -> No
         port = int(url.rsplit(":", 1)[1])
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing else
 
-        status = cli_json(run.config_path, "status")
+        status, samples = consistent_reading(url, run.config_path)
         view = status["view"]
-        samples = scrape(url)
         ledger = run.control.ledger()
 
         # the bot's own state, to the last digit its float can hold
