@@ -46,27 +46,34 @@ SAME = ("realized_pnl", "fees_paid", "position", "last_price", "slots", "open_or
 """What the bot's saved state and its published view must agree on for the comparison."""
 
 
-def consistent_reading(url: str, config_path: Path) -> tuple[dict, dict]:
-    """``status --json`` and a scrape taken from one published view, with nothing between.
+def consistent_reading(url: str, config_path: Path) -> tuple[dict, dict, dict]:
+    """A scrape, the published view it was taken from, and ``status --json`` equal to it.
 
     The bot keeps working while the test reads (its order cleaner may cancel an old order
     at any time): a reading counts when the scrape falls between two reads of the same
-    published view, and ``status`` shows that view and a saved state equal to it.
+    published view, and the bot's saved state (``status``, read after) still equals it.
     """
-    found: list[tuple[dict, dict]] = []
+    found: list[tuple[dict, dict, dict]] = []
+    misses: list[str] = []
 
     def read() -> bool:
-        before = call(f"{url}/api/view")[1]["wall_ms"]
+        view = call(f"{url}/api/view")[1]
         samples = scrape(url)
+        if call(f"{url}/api/view")[1]["wall_ms"] != view["wall_ms"]:
+            misses.append("a new view was published during the scrape")
+            return False
         status = cli_json(config_path, "status")
-        after = call(f"{url}/api/view")[1]["wall_ms"]
-        view = status["view"]
-        if before == after == view["wall_ms"] and all(status[k] == view[k] for k in SAME):
-            found.append((status, samples))
-            return True
-        return False
+        differ = {k: (status[k], view[k]) for k in SAME if status[k] != view[k]}
+        if differ:
+            misses.append(f"status and view differ: {differ}")
+            return False
+        found.append((status, view, samples))
+        return True
 
-    wait_until(read, "a reading of one published view", 60)
+    try:
+        wait_until(read, "a reading of one published view", 90)
+    except AssertionError:
+        raise AssertionError(f"no consistent reading; the last misses: {misses[-3:]}") from None
     return found[0]
 
 
@@ -77,8 +84,7 @@ def test_metrics_health_and_control_of_a_running_paper_bot(tmp_path: Path) -> No
         port = int(url.rsplit(":", 1)[1])
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing else
 
-        status, samples = consistent_reading(url, run.config_path)
-        view = status["view"]
+        status, view, samples = consistent_reading(url, run.config_path)
         ledger = run.control.ledger()
 
         # the bot's own state, to the last digit its float can hold
