@@ -26,9 +26,11 @@ import uvicorn
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
 
 from market_maker.domain.errors import MarketMakerError
 from market_maker.ops.commands import CommandKind, wall_ms
+from market_maker.ops.dashboard import add_dashboard
 from market_maker.ops.health import HealthInputs, HealthLevel, Verdict, assess
 from market_maker.ops.reads import read_fills
 from market_maker.ops.wiring import BotOperations
@@ -173,7 +175,8 @@ def create_app(
             body = await request.json()
         except ValueError:
             body = None
-        what = body.get("kind") if isinstance(body, dict) else None
+        raw = body.get("kind") if isinstance(body, dict) else None
+        what = raw if isinstance(raw, str) and len(raw) <= 40 else repr(raw)[:40]
         if token is None:
             log.warning("control action %r by %s refused: control disabled", what, who)
             message = f"control disabled: set {TOKEN_VARIABLE} before starting the bot"
@@ -186,18 +189,17 @@ def create_app(
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            kind = CommandKind(str(what))
+            kind = CommandKind(what)
             args = command_args(kind, body.get("args") if isinstance(body, dict) else None)
         except ValueError as exc:
             known = ", ".join(k.value for k in CommandKind)
-            message = str(exc) if what in set(CommandKind) else f"kind must be one of {known}"
+            known_kind = what in {k.value for k in CommandKind}
+            message = str(exc) if known_kind else f"kind must be one of {known}"
             log.warning("control action %r by %s refused: %s", what, who, message)
             return JSONResponse({"error": message}, status_code=422)
-        command = ops.commands.submit(kind, args, who)
+        command = await run_in_threadpool(ops.commands.submit, kind, args, who)
         log.info("control action %s %s by %s: queued as #%d", kind.value, args, who, command.id)
         return JSONResponse(command.as_json(), status_code=202)
-
-    from market_maker.ops.dashboard import add_dashboard
 
     add_dashboard(app, lambda: ops.publisher.latest, ops.config.bot_id, ops.config.symbol)
     return app

@@ -123,6 +123,8 @@ def test_every_action_with_the_token_is_queued_for_the_bot(
         ({"kind": "reconcile", "args": {"dry_run": "no"}}, "must be true or false"),
         ({"kind": "stop", "args": [1]}, "args must be a JSON object"),
         ("not an object", "kind must be one of"),
+        ({"kind": ["stop"]}, "kind must be one of"),
+        ({"kind": "x" * 10_000}, "kind must be one of"),
     ],
 )
 def test_a_malformed_action_is_refused_with_what_is_wrong(
