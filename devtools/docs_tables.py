@@ -19,6 +19,7 @@ from market_maker.config.app import (
     InstrumentConfig,
     VenueConfig,
 )
+from market_maker.config.operations import OperationsConfig
 from market_maker.risk.config import (
     CircuitBreakerConfig,
     OrderCleanerConfig,
@@ -75,6 +76,7 @@ def config_reference() -> str:
         ("risk.reconciler.", ReconcilerConfig),
         ("risk.checks.", SafetyChecksConfig),
         ("alerts.", AlertsConfig),
+        ("operations.", OperationsConfig),
     ]
     for prefix, model in sections:
         for name, field in model.model_fields.items():
@@ -86,6 +88,7 @@ def config_reference() -> str:
                 "durable",
                 "risk",
                 "alerts",
+                "operations",
             ):
                 continue
             desc = (field.description or "").replace("|", "\\|")

@@ -73,6 +73,7 @@ def bot_config(tmp_path: Path, bot_id: str, url: str, database_url: str) -> Path
     raw["bot_id"] = bot_id
     raw["venue"] = {"url": url, "poll_interval_s": 0.05}
     raw["durable"] = {"database_url": database_url}
+    raw["operations"] = {"http_port": 0}  # two bots at once: any free port each
     path = tmp_path / f"{bot_id}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path

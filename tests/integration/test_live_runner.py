@@ -266,3 +266,27 @@ def test_polled_order_updates_report_only_what_the_book_has_not_booked() -> None
     venue.tick(T0 + 60_000, "99948")  # the buy at 99950 fills
     reports = source.poll(held)
     assert [(r.status, r.price) for r in reports] == [(OrderStatus.FILLED, D("99950.0"))]
+
+
+def test_tick_to_order_is_measured_for_each_decision_that_sent_orders() -> None:
+    venue, store = make_venue(), MemoryStore()
+    steps = [
+        *venue.minute(0, "100000", "99990", "99980", "99970", "99960", "99955"),
+        *venue.minute(1, "99948", "99940", "99960", "99980", "99990", "99995"),
+    ]
+    run = Run(venue, store, Script(steps))
+    measured: list[float] = []
+    run.runner.on_tick_to_order = measured.append
+    sent: list[bool] = []
+    decide = run.engine.on_price_update
+
+    def counting(update: PriceUpdate) -> None:
+        before = (run.engine.orders_placed, run.engine.orders_canceled)
+        decide(update)
+        sent.append((run.engine.orders_placed, run.engine.orders_canceled) != before)
+
+    run.engine.on_price_update = counting  # type: ignore[method-assign]
+    run.run()
+    assert len(measured) == sum(sent) > 1  # the first grid, and the fills' follow-ups
+    assert len(sent) > len(measured)  # decisions that sent nothing are not measured
+    assert all(0 <= s < 5 for s in measured)

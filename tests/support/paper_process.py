@@ -109,6 +109,7 @@ def live_config(
             "timeout_s": 10,
         },
         "durable": {"database_url": f"sqlite:///{folder / 'bot.db'}"},
+        "operations": {"http_port": 0},  # tests may run bots side by side
     }
     for section, values in sections.items():
         raw[section] = {**raw.get(section, {}), **values}

@@ -7,6 +7,7 @@ user mistake.
 """
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -45,6 +46,8 @@ from market_maker.ops.log_settings import LogFormat
 
 if TYPE_CHECKING:
     from market_maker.exchanges.ccxt import CcxtVenue
+    from market_maker.ops.http import OpsServer
+    from market_maker.ops.wiring import BotOperations
 
 PROG_NAME = "market-maker"
 EXIT_USER_ERROR = 2
@@ -178,6 +181,8 @@ def run_bot(
     saves its state and exits 0; its orders stay on the exchange. API keys come
     from MARKET_MAKER_API_KEY and MARKET_MAKER_API_SECRET or venue.secrets_file.
     A bad setting, refused keys or a failed safety check: exit 2, nothing placed.
+    It serves metrics, health and a web dashboard on operations.http_host:http_port
+    (127.0.0.1:9309 by default; control needs MARKET_MAKER_DASHBOARD_TOKEN).
 
     Logs: readable lines on stderr, or JSON (--log-format json), or appended to
     --log-file; every order, fill and risk event with --config (docs/operations_guide.md,
@@ -217,7 +222,9 @@ def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
         delivery.append(venue.order_updates.describe())
 
     operations = BotOperations.for_config(app_config)
+    server = None
     try:
+        server = _serve_operations(operations)
         with run_alerts(app_config) as alerts:
             observer = Observers.of([tracker, alerts])
             alerts_hook = alerts.on_poll if alerts is not None else None
@@ -241,6 +248,8 @@ def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
                         operations=operations,
                     )
     finally:
+        if server is not None:
+            server.stop()
         operations.close()
     typer.echo(
         f"stopped after {runner.candles_seen} candles on {venue_name(app_config)}; state "
@@ -249,6 +258,20 @@ def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
     typer.echo(reconciliation_summary(runner.engine))
     for line in delivery:
         typer.echo(line)
+
+
+def _serve_operations(operations: "BotOperations") -> "OpsServer | None":
+    """Start the bot's HTTP endpoint (``operations.http_enabled``) and say where it listens."""
+    settings = operations.config.operations
+    if not settings.http_enabled:
+        return None
+    from market_maker.ops.http import TOKEN_VARIABLE, OpsServer, create_app
+
+    app = create_app(operations, token=os.environ.get(TOKEN_VARIABLE) or None)
+    server = OpsServer(app, settings.http_host, settings.http_port)
+    url = server.start()
+    typer.echo(f"operations: {url} (metrics /metrics, health /health, dashboard /)")
+    return server
 
 
 @app.command()

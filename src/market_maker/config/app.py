@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from market_maker.config.alerts import AlertsConfig
+from market_maker.config.operations import OperationsConfig
 from market_maker.config.urls import check_database_url, check_venue_url
 from market_maker.domain.errors import ClientOrderIdError
 from market_maker.domain.instrument import Instrument
@@ -202,6 +203,10 @@ class AppConfig(BaseModel):
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig,
         description="Alerts of a running bot: webhook, Telegram, kinds, rate limit.",
+    )
+    operations: OperationsConfig = Field(
+        default_factory=OperationsConfig,
+        description="The bot's HTTP endpoint (metrics, health, dashboard) and health rules.",
     )
 
     @model_validator(mode="after")

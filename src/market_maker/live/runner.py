@@ -37,6 +37,7 @@ at the first price, with the venue's balances and fee rates.
 import gc
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -150,6 +151,9 @@ class LiveRunner:
             the engine, the counts and ``outages``, and may call ``request_stop``.
         outages: Backoff and logging of exchange outages (default: ``OutageWatch()``).
         commands: The operators' command channel (None: no operator commands).
+        on_tick_to_order: Told the seconds a decision took from its price reaching the
+            engine to its orders sent, for each decision that placed or cancelled orders
+            (metrics; on the runner's thread).
     """
 
     def __init__(
@@ -164,9 +168,11 @@ class LiveRunner:
         on_poll: Callable[["LiveRunner"], None] | None = None,
         outages: OutageWatch | None = None,
         commands: CommandPort | None = None,
+        on_tick_to_order: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
         self.outages = outages if outages is not None else OutageWatch()
+        self.on_tick_to_order = on_tick_to_order
         self.on_poll = on_poll
         self.commands = commands
         self.commands_done = 0  # operator commands carried out (any outcome)
@@ -346,7 +352,15 @@ class LiveRunner:
             return False
         if not self.checked:
             self._check_start(update)
-        self.engine.on_price_update(update)
+        engine = self.engine
+        sent = (engine.orders_placed, engine.orders_canceled)
+        started = time.perf_counter()
+        engine.on_price_update(update)
+        took = time.perf_counter() - started
+        if self.on_tick_to_order is not None and (
+            (engine.orders_placed, engine.orders_canceled) != sent
+        ):
+            self.on_tick_to_order(took)
         self.price_wall_ms = self.sources.clock.now_ms()
         self._price = (update.ts_ms, update.price)
         self.counts.prices += 1

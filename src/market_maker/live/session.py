@@ -26,8 +26,12 @@ from market_maker.live.runner import LiveRunner, LiveSources
 from market_maker.live.venue_errors import venue_unreachable
 
 if TYPE_CHECKING:
+    from market_maker.domain.orders import OrderAction, OrderUpdate
     from market_maker.exchanges.ccxt import CcxtSettings, CcxtVenue
+    from market_maker.exchanges.ccxt.caller import RequestObserver
     from market_maker.ops.wiring import BotOperations
+    from market_maker.risk.events import RiskEvent
+    from market_maker.slots.book import BookedFill
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +113,11 @@ def run_live(
     from market_maker.live.polled import SystemClock
     from market_maker.live.venue_rules import with_venue_rules
 
-    venue = _connect(config, ccxt_settings(config, load_credentials(config.venue)))
+    venue = _connect(
+        config,
+        ccxt_settings(config, load_credentials(config.venue)),
+        observer=operations.metrics.observe_request if operations is not None else None,
+    )
     try:
         rules = venue.exchange.market_rules(config.symbol)
         config = with_venue_rules(config, rules, venue=venue_name(config))
@@ -119,8 +127,10 @@ def run_live(
             orders=venue.order_updates,
             clock=SystemClock(),
         )
+        if operations is not None:
+            observer = _Both(operations.metrics.observer, observer)
         engine = durable_engine(config, venue.exchange, observer=observer)
-        hooks: list[PollHook] = [] if operations is None else [operations.publisher]
+        hooks: list[PollHook] = [] if operations is None else [operations.on_poll]
         hooks += [on_poll] if on_poll is not None else []
         runner = LiveRunner(
             config,
@@ -129,6 +139,9 @@ def run_live(
             rules,
             on_poll=_each(hooks) if hooks else None,
             commands=operations.commands if operations is not None else None,
+            on_tick_to_order=(
+                operations.metrics.observe_tick_to_order if operations is not None else None
+            ),
         )
         venue.attach_wake(runner.wake)
         if handle_signals:
@@ -144,6 +157,30 @@ def run_live(
     return runner
 
 
+class _Both(EngineObserver):
+    """Tells two observers (the metrics' and the caller's, if any) of everything."""
+
+    def __init__(self, first: EngineObserver, second: EngineObserver | None) -> None:
+        self.first = first
+        self.second = second or EngineObserver()
+
+    def on_fill(self, fill: "BookedFill") -> None:
+        self.first.on_fill(fill)
+        self.second.on_fill(fill)
+
+    def on_action(self, action: "OrderAction") -> None:
+        self.first.on_action(action)
+        self.second.on_action(action)
+
+    def on_risk_event(self, event: "RiskEvent") -> None:
+        self.first.on_risk_event(event)
+        self.second.on_risk_event(event)
+
+    def on_unknown_order(self, update: "OrderUpdate") -> None:
+        self.first.on_unknown_order(update)
+        self.second.on_unknown_order(update)
+
+
 def _each(hooks: list[PollHook]) -> PollHook:
     def call(runner: LiveRunner) -> None:
         for hook in hooks:
@@ -152,7 +189,9 @@ def _each(hooks: list[PollHook]) -> PollHook:
     return call
 
 
-def _connect(config: AppConfig, settings: "CcxtSettings") -> "CcxtVenue":
+def _connect(
+    config: AppConfig, settings: "CcxtSettings", *, observer: "RequestObserver | None" = None
+) -> "CcxtVenue":
     """``connect``, with a venue that cannot be reached reported as the operator reads it.
 
     ``connect`` gives up after ``settings.retry.attempts`` attempts of ``venue.timeout_s``
@@ -163,7 +202,7 @@ def _connect(config: AppConfig, settings: "CcxtSettings") -> "CcxtVenue":
 
     started = time.monotonic()
     try:
-        return connect(settings)
+        return connect(settings, observer=observer)
     except (RetryableExchangeError, OrderRejectedError) as exc:
         raise venue_unreachable(
             config.venue,

@@ -1,28 +1,48 @@
-"""A live bot's operations, wired from its configuration: command channel and published view."""
+"""A live bot's operations, wired from its configuration: commands, view, metrics, health."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from market_maker.config.app import AppConfig
 from market_maker.ops.commands import CommandQueue
+from market_maker.ops.health import SlotWatch
 from market_maker.ops.heartbeat import BotRun
+from market_maker.ops.history import History
+from market_maker.ops.metrics import BotMetrics
 from market_maker.ops.publish import Publisher
+
+if TYPE_CHECKING:
+    from market_maker.live.runner import LiveRunner
 
 
 @dataclass
 class BotOperations:
-    """What ``run_live`` needs to take operator commands and publish the bot's view.
+    """What ``run_live`` needs to take operator commands, publish and measure the bot.
+
+    ``on_poll`` is the runner hook: it publishes the view when due (``publisher``) and,
+    with each new view, updates the metrics, the dashboard's history and the slot watch
+    of the health rule, all on the runner's thread. The HTTP server (``ops.http``) reads
+    only what these hold.
 
     Attributes:
+        config: The bot's configuration.
         database: The bot's database (``durable.database_url``).
         commands: The bot's command channel.
         publisher: Builds and publishes its view (``publisher.latest`` for the HTTP server).
+        metrics: Its Prometheus metrics.
+        history: The dashboard's time series.
+        slots: Since when slots have been PENDING or LOCKED (the health rule).
     """
 
+    config: AppConfig
     database: sa.Engine
     commands: CommandQueue
     publisher: Publisher
+    metrics: BotMetrics
+    history: History
+    slots: SlotWatch = field(default_factory=SlotWatch)
 
     @classmethod
     def for_config(cls, config: AppConfig) -> "BotOperations":
@@ -31,10 +51,23 @@ class BotOperations:
 
         database = create_engine(config.durable.database_url, connect=False)
         return cls(
+            config,
             database,
             CommandQueue(database, config.bot_id, config.symbol),
             Publisher(BotRun(database, config.bot_id, config.symbol)),
+            BotMetrics(config.bot_id, config.symbol, config.grid.max_inventory),
+            History(config.operations.history_points),
         )
+
+    def on_poll(self, runner: "LiveRunner") -> None:
+        """After a poll: publish when due; take each new view into metrics and history."""
+        before = self.publisher.latest
+        self.publisher(runner)
+        view = self.publisher.latest
+        if view is not before and view:
+            self.metrics.update(runner, view)
+            self.history.record(view)
+            self.slots.observe(view)
 
     def close(self) -> None:
         """Release the database connections."""

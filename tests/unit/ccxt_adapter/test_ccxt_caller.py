@@ -178,3 +178,19 @@ def test_the_loop_refuses_work_once_stopped() -> None:
 
     with pytest.raises(LoopClosedError):
         thread.run(nothing(), 1)
+
+
+def test_the_observer_is_told_of_every_attempt_its_operation_time_and_failure(
+    loop: LoopThread,
+) -> None:
+    clock = FakeTime()
+    ex = ScriptedExchange([ccxt.RequestTimeout("t"), ccxt.InvalidOrder("bad"), "ok"])
+    seen: list[tuple[str, float, str | None]] = []
+    caller = caller_for(loop, ex, clock)
+    caller.observer = lambda operation, seconds, failure: seen.append((operation, seconds, failure))
+    answer = caller.call("fetch", ex.fetch, answers={FailureKind.REJECTED})
+    assert isinstance(answer, Failure)
+    assert caller.call("fetch", ex.fetch) == "ok"
+    # the fake clock does not move during a request; the retry's sleep is not counted
+    assert seen == [("fetch", 0.0, "retryable"), ("fetch", 0.0, "rejected"), ("fetch", 0.0, None)]
+    assert clock.slept == [1.0]

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 Make = Callable[[], Coroutine[Any, Any, Any]]
 """Builds a fresh coroutine of one ccxt call (a retry needs a new one)."""
+RequestObserver = Callable[[str, float, str | None], None]
+"""Told of each attempt: the ccxt operation (``create_order``), its seconds, and the
+failure kind's value when it failed (``"retryable"``), else None (metrics)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class Caller:
         secrets: Strings never to let into a message (API key and secret).
         grace_s: Added to ``timeout_s`` for the wait on the loop, so ccxt's own timeout
             (the same ``timeout_s``) normally fires first, with its clearer message.
+        observer: Told of every attempt: operation, duration, failure kind (None: nobody).
     """
 
     def __init__(
@@ -72,7 +76,10 @@ class Caller:
         timing: Timing,
         secrets: Collection[str] = (),
         grace_s: float = 1.0,
+        observer: RequestObserver | None = None,
     ) -> None:
+        self.observer = observer
+        self.sent_at = 0.0  # monotonic time the latest attempt was sent (after pacing)
         self.loop = loop
         self.exchange = exchange
         self.policy = policy
@@ -95,6 +102,7 @@ class Caller:
         wait = self.bucket.reserve()
         if wait > 0:
             self.timing.sleep(wait)
+        self.sent_at = self.timing.monotonic()
         return self.loop.run(make(), self.timeout_s + self.grace_s)
 
     def classify(self, exc: BaseException) -> Failure:
@@ -156,14 +164,34 @@ class Caller:
         """
         retry_number = 0
         while True:
+            once, operation = _named(make) if self.observer is not None else (make, "call")
             try:
-                return self.attempt(make)
+                result = self.attempt(once)
             except Exception as exc:
                 failure = self.classify(exc)
                 cause = exc
+            else:
+                if self.observer is not None:
+                    self.observer(operation, self.timing.monotonic() - self.sent_at, None)
+                return result
+            if self.observer is not None:
+                took = self.timing.monotonic() - self.sent_at
+                self.observer(operation, took, failure.kind.value)
             if failure.kind in answers:
                 return failure
             retry_number += 1
             if retry and self.pause(failure, retry_number):
                 continue
             raise to_exchange_error(failure, where) from cause
+
+
+def _named(make: Make) -> tuple[Make, str]:
+    """``make`` as a one-shot builder of the coroutine it makes now, and the call's name.
+
+    The name is the ccxt method's (``fetch_open_orders``), or that of the adapter's own
+    coroutine around it (``_create_order``, shown without its underscore): a bounded set,
+    fit for a metric's label.
+    """
+    coroutine = make()
+    name = str(getattr(coroutine, "__name__", "") or "call").lstrip("_")
+    return (lambda: coroutine), name

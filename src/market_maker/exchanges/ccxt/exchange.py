@@ -103,7 +103,7 @@ class CcxtExchange:
         retry = 0
         while True:
             answer = self.caller.call(
-                where, lambda: self._create(request), answers=_PLACE_ANSWERS, retry=False
+                where, lambda: self._create_order(request), answers=_PLACE_ANSWERS, retry=False
             )
             if not isinstance(answer, Failure):
                 return self._report(answer, request.client_order_id)
@@ -127,7 +127,7 @@ class CcxtExchange:
         self._check_symbol(request.symbol)
         where = f"cancel {request.client_order_id} on {request.symbol}"
         answer = self.caller.call(
-            where, lambda: self._cancel(request), answers={FailureKind.NOT_FOUND}
+            where, lambda: self._cancel_order(request), answers={FailureKind.NOT_FOUND}
         )
         if isinstance(answer, Failure):
             return None
@@ -233,7 +233,7 @@ class CcxtExchange:
                 "adapter per symbol"
             )
 
-    async def _create(self, request: PlaceOrderRequest) -> Any:
+    async def _create_order(self, request: PlaceOrderRequest) -> Any:
         params: dict[str, Any] = {"clientOrderId": request.client_order_id}
         if request.post_only:
             params["postOnly"] = True
@@ -250,7 +250,7 @@ class CcxtExchange:
             params,
         )
 
-    async def _cancel(self, request: CancelOrderRequest) -> Any:
+    async def _cancel_order(self, request: CancelOrderRequest) -> Any:
         if request.order_id:
             return await self.ex.cancel_order(request.order_id, request.symbol)
         params = {"clientOrderId": request.client_order_id}

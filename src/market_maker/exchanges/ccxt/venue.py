@@ -23,7 +23,7 @@ import ccxt.pro
 
 from market_maker.domain.instrument import split_symbol
 from market_maker.exchanges.base import FatalExchangeError
-from market_maker.exchanges.ccxt.caller import Caller, Timing
+from market_maker.exchanges.ccxt.caller import Caller, RequestObserver, Timing
 from market_maker.exchanges.ccxt.exchange import CcxtExchange, Market
 from market_maker.exchanges.ccxt.ledger import FillLedger
 from market_maker.exchanges.ccxt.loop import LoopThread
@@ -128,12 +128,18 @@ def _close_exchange(loop: LoopThread, exchange: Any) -> None:
         loop.stop()
 
 
-def connect(settings: CcxtSettings, *, timing: Timing | None = None) -> CcxtVenue:
+def connect(
+    settings: CcxtSettings,
+    *,
+    timing: Timing | None = None,
+    observer: RequestObserver | None = None,
+) -> CcxtVenue:
     """Connect to ``settings.symbol`` on ``settings.exchange_id``; the bot's ports.
 
     Args:
         settings: Exchange, symbol, credentials, URLs, timeouts, streams or REST.
         timing: Sleep, clocks and randomness (tests inject their own).
+        observer: Told of every REST request: operation, seconds, failure kind (metrics).
 
     Raises:
         FatalExchangeError: The symbol is not listed, or authentication failed.
@@ -148,6 +154,7 @@ def connect(settings: CcxtSettings, *, timing: Timing | None = None) -> CcxtVenu
         caller = Caller(
             loop, exchange, policy=settings.retry, bucket=bucket,
             timeout_s=settings.timeout_s, timing=timing, secrets=settings.secrets,
+            observer=observer,
         )  # fmt: skip
         caller.call(f"load markets of {settings.exchange_id}", exchange.load_markets)
         market = _market(exchange, settings)
