@@ -228,6 +228,7 @@ def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
         with run_alerts(app_config) as alerts:
             observer = Observers.of([tracker, alerts])
             alerts_hook = alerts.on_poll if alerts is not None else None
+            operations.notify = alerts.alerts.notify if alerts is not None else None
             if quiet:
                 hook = then(tracker.on_poll, alerts_hook)
                 runner = run_live(

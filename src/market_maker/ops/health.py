@@ -115,20 +115,26 @@ def assess(inputs: HealthInputs, config: OperationsConfig) -> Verdict:
             f"{config.error_window_s:g} s (limit operations.max_errors_in_window = "
             f"{config.max_errors_in_window})"
         )
-    warn += _stuck(view, inputs, config)
+    warn += stuck_slots(view, inputs.watched_since_ms, inputs.now_ms, config)
     return _verdict(bad, warn)
 
 
-def _stuck(view: Mapping[str, Any], inputs: HealthInputs, config: OperationsConfig) -> list[str]:
+def stuck_slots(
+    view: Mapping[str, Any],
+    watched_since_ms: Mapping[str, int],
+    now_ms: int,
+    config: OperationsConfig,
+) -> list[str]:
+    """Each slot PENDING (or LOCKED on one order) beyond its limit, as a reason in words."""
     limits = {"PENDING": config.stuck_pending_s, "LOCKED": config.stuck_locked_s}
     found = []
     for slot in view.get("slots", ()):
         level, status = slot["level"], slot["status"]
         limit = limits.get(status)
-        since = inputs.watched_since_ms.get(level)
+        since = watched_since_ms.get(level)
         if limit is None or since is None:
             continue
-        age_s = (inputs.now_ms - since) / 1000
+        age_s = (now_ms - since) / 1000
         if age_s > limit:
             setting = f"stuck_{status.lower()}_s"
             found.append(
@@ -174,4 +180,4 @@ class SlotWatch:
         self.since = {level: s[2] for level, s in state.items()}
 
 
-__all__ = ["HealthInputs", "HealthLevel", "SlotWatch", "Verdict", "assess"]
+__all__ = ["HealthInputs", "HealthLevel", "SlotWatch", "Verdict", "assess", "stuck_slots"]

@@ -1,13 +1,15 @@
 """A live bot's operations, wired from its configuration: commands, view, metrics, health."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from market_maker.config.alerts import AlertKind
 from market_maker.config.app import AppConfig
 from market_maker.ops.commands import CommandQueue
-from market_maker.ops.health import SlotWatch
+from market_maker.ops.health import SlotWatch, stuck_slots
 from market_maker.ops.heartbeat import BotRun
 from market_maker.ops.history import History
 from market_maker.ops.metrics import BotMetrics
@@ -34,6 +36,8 @@ class BotOperations:
         metrics: Its Prometheus metrics.
         history: The dashboard's time series.
         slots: Since when slots have been PENDING or LOCKED (the health rule).
+        notify: The run's alerts (``ops.alerts.Alerter.notify``), told of stuck slots at
+            each new view (the alerter rate-limits); None: no alerts.
     """
 
     config: AppConfig
@@ -43,6 +47,7 @@ class BotOperations:
     metrics: BotMetrics
     history: History
     slots: SlotWatch = field(default_factory=SlotWatch)
+    notify: Callable[..., object] | None = None
 
     @classmethod
     def for_config(cls, config: AppConfig) -> "BotOperations":
@@ -68,6 +73,15 @@ class BotOperations:
             self.metrics.update(runner, view)
             self.history.record(view)
             self.slots.observe(view)
+            self._alert_stuck(view)
+
+    def _alert_stuck(self, view: Mapping[str, Any]) -> None:
+        """Raise the stuck-slot alert (rate-limited by the alerter) while slots are stuck."""
+        if self.notify is None:
+            return
+        stuck = stuck_slots(view, self.slots.since, int(view["wall_ms"]), self.config.operations)
+        if stuck:
+            self.notify(AlertKind.STUCK_SLOTS, "; ".join(stuck), slots=len(stuck))
 
     def close(self) -> None:
         """Release the database connections."""
