@@ -93,8 +93,8 @@
     const rows = (view.recent_corrections || []).slice().reverse().map((c) => {
       const row = document.createElement("tr");
       cell(row, c.kind);
-      const { kind, ...rest } = c;
-      cell(row, JSON.stringify(rest), "mono");
+      cell(row, c.reason || "");
+      cell(row, c.ts_ms ? new Date(c.ts_ms).toISOString().replace("T", " ").slice(0, 19) : "");
       return row;
     });
     $("corrections").tBodies[0].replaceChildren(...rows);
