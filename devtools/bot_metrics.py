@@ -1,10 +1,10 @@
 """The bot's Prometheus metrics: one catalogue for the dashboard, the alerts and the docs.
 
 ``bot_metric_families()`` is the single list that the Grafana dashboard check, the alert
-rules check, the Prometheus query test and the table in ``docs/metrics.md`` read. It is
-written out by hand from the metric names the bot publishes; when the runtime metrics
-module exists, replace its body with a walk over that module's registry and everything
-that reads it follows.
+rules check, the Prometheus query test and the table in ``docs/metrics.md`` read. It adds
+what the registry does not hold (units, meanings); ``tests/unit/ops/test_metrics_catalogue.py``
+checks that its names, types and labels are exactly those ``market_maker.ops.metrics``
+registers, so the dashboard, the alerts and the docs cannot drift from the bot.
 """
 
 from dataclasses import dataclass
