@@ -9,7 +9,9 @@ Runbooks walked: reconciliation divergence (the halt, its reason in `status`, th
 the fix, `risk reset`), stuck slot (`slot release` refused while the order rests, queued
 while the bot is down and carried out at its start), graceful shutdown (`stop` with
 `cancel_on_exit`), crash recovery (SIGKILL, `status`, restart), and at the end the bot's
-books still equal the exchange's ledger.
+books still equal the exchange's ledger; then, on crafted candles (a selling climax, then
+a steady fall), risk mode triggered (`risk reset`) and the circuit breaker tripped on
+drawdown (`breaker reset`).
 """
 
 import json
@@ -202,3 +204,86 @@ def test_the_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
         # were not the bot's: its position offset carries them)
         _, mismatches = audit_books(bot_config, control)
         assert mismatches == [], mismatches
+
+
+def crafted_candles(folder: Path) -> Path:
+    """A calm hour, a selling climax (20x volume, closing low), calm, then a steady fall."""
+    t0, rows = 1_747_180_800_000, ["timestamp_ms,open,high,low,close,volume"]
+    price = 100_000
+    for i in range(70):
+        close = price + (20 if i % 2 else -20)
+        rows.append(f"{t0 + i * 60_000},{price},{price + 30},{price - 30},{close},10")
+        price = close
+    rows.append(f"{t0 + 70 * 60_000},{price},{price + 10},99500,99550,200")  # the spike
+    price = 99_550
+    for i in range(71, 80):
+        rows.append(f"{t0 + i * 60_000},{price},{price + 20},{price - 20},{price},10")
+    for i in range(80, 110):  # down 40 a minute on ordinary volume: buys fill, equity falls
+        rows.append(f"{t0 + i * 60_000},{price},{price + 5},{price - 45},{price - 40},10")
+        price -= 40
+    path = folder / "crafted.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_the_risk_mode_and_breaker_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
+    data = crafted_candles(tmp_path)
+    exchange_config = live_config(tmp_path, None, "spot", name="exchange.yaml")
+    with paper_exchange_process(tmp_path, "spot", config=exchange_config, data=data) as px:
+        config = live_config(
+            tmp_path,
+            px.url,
+            "spot",
+            risk={"breaker": {"max_drawdown_quote": "10"}},  # the spike costs ~3.5
+        )
+        control = px.control
+        control.advance(65)  # the monitor's window (60 candles) filled with calm
+        bot = BotProcess(config, tmp_path, name="risk")
+        wait_for_bot(bot, lambda s: len(s["open_orders"]) > 0, "the first grid")
+
+        # -- runbook: risk mode triggered ----------------------------------------------------
+        advance_until(
+            px,
+            lambda: mm_json(config, "status")["risk_state"] == "RISK_MODE",
+            "risk mode after the selling climax",
+            1,
+        )
+        assert control.market().index <= 73  # at the spike, not by the end of the data
+        shown = mm(config, "status").stdout
+        assert "RISK_MODE" in shown
+        wait_for_bot(
+            bot,
+            lambda s: all(o["role"] == "CLOSE" for o in s["open_orders"]),
+            "the openings cancelled",
+        )
+        reset = mm_json(config, "risk", "reset")
+        assert reset["status"] == "done", reset
+        assert (reset["result"]["before"], reset["result"]["after"]) == ("RISK_MODE", "NORMAL")
+        # verify: NORMAL, and opening orders again at the next decisions
+        advance_until(
+            px,
+            lambda: any(o["role"] == "OPEN" for o in mm_json(config, "orders")),
+            "openings after the reset",
+            1,
+        )
+        assert mm_json(config, "status")["risk_state"] == "NORMAL"
+
+        # -- runbook: circuit breaker tripped ------------------------------------------------
+        advance_until(
+            px,
+            lambda: mm_json(config, "status")["risk_state"] == "HALTED",
+            "the breaker on the fall",
+            1,
+        )
+        status = mm_json(config, "status")
+        assert status["halt"]["kind"] == "drawdown_quote", status["halt"]
+        assert "reached the limit of 10" in status["halt"]["reason"]
+        assert "halted by" in mm(config, "status").stdout
+        reset = mm_json(config, "breaker", "reset")
+        assert reset["status"] == "done" and reset["result"]["before"] == "HALTED", reset
+        # verify: the breaker re-armed from the equity now: NORMAL and no halt reason
+        status = mm_json(config, "status")
+        assert status["risk_state"] == "NORMAL" and status["halt"] is None, status
+        kinds = [c["kind"] for c in mm_json(config, "commands")]
+        assert kinds == ["breaker_reset", "risk_reset"]  # the audit log, newest first
+        assert bot.stop() == 0, bot.err
