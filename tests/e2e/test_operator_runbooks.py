@@ -15,6 +15,7 @@ drawdown (`breaker reset`).
 """
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -287,3 +288,34 @@ def test_the_risk_mode_and_breaker_runbooks_walked_on_a_paper_bot(tmp_path: Path
         kinds = [c["kind"] for c in mm_json(config, "commands")]
         assert kinds == ["breaker_reset", "risk_reset"]  # the audit log, newest first
         assert bot.stop() == 0, bot.err
+
+
+def test_a_second_signal_exits_at_once_and_the_next_start_resumes(tmp_path: Path) -> None:
+    data = sample_slice(tmp_path, 300, 1700)
+    exchange_config = live_config(tmp_path, None, "spot", name="exchange.yaml")
+    with paper_exchange_process(tmp_path, "spot", config=exchange_config, data=data) as px:
+        config = live_config(tmp_path, px.url, "spot", venue={"cancel_on_exit": True})
+        control = px.control
+        control.advance(1)
+        bot = BotProcess(config, tmp_path, name="first", args=("--quiet",))
+        wait_for_bot(bot, lambda s: len(s["open_orders"]) > 0, "the first grid")
+        before = mm_json(config, "status")["state_version"]
+        # every request now fails: the graceful stop's cancels retry with backoff, slowly
+        control.set_faults({"server_error_rate": 1.0})
+        bot.process.send_signal(signal.SIGTERM)
+        wait_until(lambda: "stopping: finishing the decision" in bot.err, "the first signal", 30)
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.wait() == 130, bot.err
+        assert "second signal: exiting now without saving" in bot.err
+        assert "Traceback" not in bot.err
+        shown = mm(config, "status").stdout
+        assert "stopped without a clean exit" in shown, shown
+        # the next start resumes: it reconciles, trades on, and stops cleanly
+        control.set_faults({"server_error_rate": 0.0})
+        bot = BotProcess(config, tmp_path, name="second")
+        wait_for_bot(bot, lambda s: s["state_version"] > before, "the restart")
+        assert mm_json(config, "status")["running"] is True
+        assert bot.stop() == 0, bot.err
+        _, mismatches = audit_books(load_config(config), control)
+        assert mismatches == [], mismatches
+        assert not control.ledger().duplicates
