@@ -139,3 +139,35 @@ def test_lines_logged_during_a_live_display_print_above_it_through_its_console(
     line_at = drawn.index("during the display")
     assert drawn.index("LIVE REGION 2") > line_at  # the region was drawn again below it
     assert "during the display" not in capsys.readouterr().err  # not written past the display
+
+
+def test_library_tracebacks_shrink_to_their_error_and_ours_stay_whole() -> None:
+    from market_maker.ops.logs import ShortLibraryTracebacks
+
+    shrink = ShortLibraryTracebacks(lambda: False)
+    text = (
+        "Exception polling schedules: Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in f\n    g()\n'
+        "sqlalchemy.exc.OperationalError: connection failed\n"
+    )
+    record = logging.LogRecord("dbos", logging.WARNING, "x", 1, text, None, None)
+    assert shrink.filter(record)
+    assert record.getMessage() == (
+        "Exception polling schedules: sqlalchemy.exc.OperationalError: connection failed"
+    )
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        info = sys.exc_info()
+    with_info = logging.LogRecord("ccxt.base", logging.ERROR, "x", 1, "failed %s", ("call",), info)
+    assert shrink.filter(with_info)
+    assert (
+        with_info.exc_info is None and with_info.getMessage() == "failed call: ValueError('boom')"
+    )
+    ours = logging.LogRecord("market_maker.x", logging.WARNING, "x", 1, text, None, info)
+    assert shrink.filter(ours) and ours.getMessage() == text and ours.exc_info is info
+    debug = ShortLibraryTracebacks(lambda: True)
+    kept = logging.LogRecord("dbos", logging.WARNING, "x", 1, text, None, None)
+    assert debug.filter(kept) and kept.getMessage() == text

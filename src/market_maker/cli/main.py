@@ -204,6 +204,7 @@ def run_bot(
 def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
     """``run --config``: trade until a signal, with progress, alerts and the summary lines."""
     from market_maker.durable import faults
+    from market_maker.durable.database_errors import database_errors
     from market_maker.engine.observers import Observers
     from market_maker.live.progress import ProgressView
     from market_maker.live.run_summary import RunTracker
@@ -225,7 +226,9 @@ def _run_configured(app_config: AppConfig, *, quiet: bool) -> None:
     server = None
     try:
         server = _serve_operations(operations)
-        with run_alerts(app_config) as alerts:
+        # a database lost mid-run (after the checks at the start) is reported like one
+        # refused at the start: the setting, the URL, the reason, the fix; no traceback
+        with database_errors(app_config.durable.database_url), run_alerts(app_config) as alerts:
             observer = Observers.of([tracker, alerts])
             alerts_hook = alerts.on_poll if alerts is not None else None
             operations.notify = alerts.alerts.notify if alerts is not None else None

@@ -22,6 +22,7 @@ of keeping the stream it started with.
 
 import logging
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -107,6 +108,39 @@ def formatter(fmt: LogFormat, *, colors: bool = False) -> structlog.stdlib.Proce
     )
 
 
+TRACEBACK = "Traceback (most recent call last)"
+
+
+class ShortLibraryTracebacks(logging.Filter):
+    """Library records (DBOS, ccxt) without their tracebacks: the text before, then the error.
+
+    DBOS logs some background failures (a lost database, say) with the whole traceback in
+    the message; an operator needs the error, not the frames. Our own records, and every
+    record at ``--log-level debug``, pass unchanged.
+    """
+
+    def __init__(self, keep: Callable[[], bool]) -> None:
+        super().__init__()
+        self.keep = keep
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Shorten ``record`` in place when it is a library's (always lets it through)."""
+        if record.name.startswith(PACKAGE_LOGGER) or self.keep():
+            return True
+        text = record.getMessage()
+        if TRACEBACK in text:
+            before, _, frames = text.partition(TRACEBACK)
+            lines = [line for line in frames.splitlines() if line.strip()]
+            error = lines[-1].strip() if lines else ""
+            record.msg, record.args = f"{before.rstrip()} {error}".strip(), None
+        if record.exc_info:
+            raised = record.exc_info[1]
+            message = record.getMessage()
+            record.msg = f"{message}: {raised!r}" if raised is not None else message
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
 class LogSetup:
     """The installed log configuration; ``close`` (or leaving the ``with`` block) undoes it.
 
@@ -125,6 +159,7 @@ class LogSetup:
 
     def _install(self, level: LogLevel) -> None:
         root = logging.getLogger()
+        self.handler.addFilter(ShortLibraryTracebacks(lambda: level.number <= logging.DEBUG))
         root.addHandler(self.handler)
         root.setLevel(max(LIBRARY_LEVEL, level.number))  # libraries: warnings at least
         logging.getLogger(PACKAGE_LOGGER).setLevel(level.number)
