@@ -192,6 +192,16 @@ def paper_exchange_process(
         log.close()
 
 
+RUNNING: list["BotProcess"] = []
+"""Every bot process a test started; the suite's conftest kills those left after each test."""
+
+
+def kill_leftover_bots() -> None:
+    """SIGKILL every bot process still running (a test that failed half-way left it)."""
+    while RUNNING:
+        RUNNING.pop().kill()
+
+
 class BotProcess:
     """``market-maker run --config CONFIG`` in its own process; output in files.
 
@@ -212,6 +222,7 @@ class BotProcess:
         args: tuple[str, ...] = ("--quiet",),
     ) -> None:
         self.config = load_config(config)
+        RUNNING.append(self)
         self.out_path = folder / f"{name}.out"
         self.err_path = folder / f"{name}.err"
         command = [sys.executable, "-m", "market_maker", "run", "--config", str(config), *args]
