@@ -155,7 +155,9 @@ PAGE = """<!doctype html>
     <h2>Risk and corrections</h2>
     <div id="risk-detail"></div>
     <h3>Recent corrections</h3>
-    <table id="corrections"><thead><tr><th>kind</th><th>reason</th><th>market time (UTC)</th></tr></thead>
+    <table id="corrections"><thead>
+      <tr><th>kind</th><th>reason</th><th>market time (UTC)</th></tr>
+    </thead>
     <tbody></tbody></table>
   </div>
 </section>
