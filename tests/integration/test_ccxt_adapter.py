@@ -134,6 +134,20 @@ def test_rules_are_the_venues(server: PaperServer, kind: MarketKind) -> None:
     )  # fmt: skip
 
 
+def test_a_429_on_the_fee_rates_is_retried_not_taken_for_the_market_rates(
+    server: PaperServer, kind: MarketKind
+) -> None:
+    clock = RecordedTime()
+    with venue_on(server, kind, clock) as venue:
+        set_faults(server, rate_limit_rate=1.0, retry_after_s=3)
+        clock.on_sleep = lambda s: set_faults(server, rate_limit_rate=0.0)
+        rules = venue.exchange.market_rules(SYMBOLS[kind])
+    # the account's rates after the pause (a fallback to the market's would disagree with
+    # the configuration and refuse a healthy start: seen in the crash harness)
+    assert (rules.maker_fee, rules.taker_fee) == (D("0.0002"), D("0.0005"))
+    assert clock.slept == [3.0]
+
+
 def test_place_fill_cancel_with_exact_fees(server: PaperServer, kind: MarketKind) -> None:
     symbol = SYMBOLS[kind]
     with venue_on(server, kind) as venue:

@@ -109,6 +109,8 @@ def bot_config(
         "timeout_s": 3,
     }
     data["durable"] = {"database_url": database_url, "executor_id": "chaos"}
+    # a free port: a bot killed a moment ago may still hold the default one
+    data["operations"] = {**data.get("operations", {}), "http_port": 0}
     path.write_text(yaml.safe_dump(data))
     return data
 

@@ -58,6 +58,10 @@ _PLACE_ANSWERS = frozenset(
 )
 
 
+TRANSIENT = frozenset({FailureKind.RETRYABLE, FailureKind.RATE_LIMITED, FailureKind.CLOCK_SKEW})
+"""Failures whose outcome says nothing about the request: retried, never taken as an answer."""
+
+
 @dataclass(frozen=True, slots=True)
 class Market:
     """The one market an adapter trades, as ccxt loaded it.
@@ -211,13 +215,17 @@ class CcxtExchange:
         return self._rules
 
     def _account_fee_rates(self) -> tuple[Decimal, Decimal] | None:
+        """The account's maker and taker rates; None when the venue will not say."""
         if not self.ex.has.get("fetchTradingFee"):
             return None
+        # A transient failure (a 429, a 5xx, a timeout) is retried like any call: falling
+        # back to the market's rates on one would make a healthy start disagree with a
+        # configuration that states the account's rates. Refusals and unsupported calls
+        # fall back at once.
         answer = self.caller.call(
             "trading fee",
             lambda: self.ex.fetch_trading_fee(self.symbol),
-            answers=set(FailureKind) - {FailureKind.AUTH},
-            retry=False,
+            answers=set(FailureKind) - {FailureKind.AUTH, *TRANSIENT},
         )
         if isinstance(answer, Failure):
             log.info("the account's fee rates are unavailable (%s): market rates", answer.message)
