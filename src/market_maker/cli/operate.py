@@ -26,7 +26,7 @@ from market_maker.config.loader import load_config
 from market_maker.config.urls import mask_database_url
 from market_maker.domain.errors import MarketMakerError
 from market_maker.ops.commands import Command, CommandKind, CommandQueue, CommandStatus
-from market_maker.ops.reads import BotReading, read_bot, read_fills
+from market_maker.ops.reads import BotReading, read_bot, read_commands, read_fills
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Configuration file of the bot.", show_default=False)
@@ -294,14 +294,14 @@ def commands(
 ) -> None:
     """The latest operator commands sent to the bot, who sent them and their outcome."""
     app_config = load_config(config)
-    found = _queue_for_reading(app_config)
+    found = read_commands(app_config, limit)
     if as_json:
-        _echo_json([c.as_json() for c in found[:limit]])
+        _echo_json([c.as_json() for c in found])
         return
     table = Table(title=f"commands of {app_config.bot_id}", title_justify="left")
     for name in ("id", "sent", "kind", "args", "by", "status", "outcome"):
         table.add_column(name)
-    for c in found[:limit]:
+    for c in found:
         table.add_row(
             str(c.id),
             _utc(c.created_ms),
@@ -312,22 +312,6 @@ def commands(
             str(c.result.get("message", "")),
         )
     Console().print(table)
-
-
-def _queue_for_reading(config: AppConfig) -> list[Command]:
-    import sqlalchemy as sa
-
-    url = sa.make_url(config.durable.database_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        return []
-    database = sa.create_engine(url)
-    try:
-        with database.connect() as conn:
-            if not sa.inspect(conn).has_table("mm_commands"):
-                return []
-        return CommandQueue(database, config.bot_id, config.symbol).recent(200)
-    finally:
-        database.dispose()
 
 
 # -- acting ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from market_maker.config.app import AppConfig
 from market_maker.durable import schema
 from market_maker.durable.bot_lock import bot_running
 from market_maker.live.status import bot_status
+from market_maker.ops.commands import Command, CommandQueue
 from market_maker.ops.heartbeat import RunInfo, read_run
 
 
@@ -102,4 +103,18 @@ def read_fills(
     ]
 
 
-__all__ = ["BotReading", "read_bot", "read_fills"]
+def read_commands(config: AppConfig, limit: int = 200) -> list[Command]:
+    """The bot's latest operator commands, newest first (none before its first run)."""
+    database = _database(config)
+    if database is None:
+        return []
+    try:
+        with database.connect() as conn:
+            if not sa.inspect(conn).has_table("mm_commands"):
+                return []
+        return CommandQueue(database, config.bot_id, config.symbol).recent(limit)
+    finally:
+        database.dispose()
+
+
+__all__ = ["BotReading", "read_bot", "read_commands", "read_fills"]
