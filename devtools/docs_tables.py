@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from devtools.bot_metrics import metrics_reference
+from devtools.reference_tables import durable_tables, interface_tables
 from market_maker.config.alerts import AlertsConfig
 from market_maker.config.app import (
     AppConfig,
@@ -100,6 +101,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "slot-transitions": slot_transition_table,
     "config-reference": config_reference,
     "metrics-reference": metrics_reference,
+    "durable-tables": durable_tables,
+    **interface_tables(),
 }
 """Every generated table, by marker name."""
 
