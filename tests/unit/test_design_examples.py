@@ -5,6 +5,8 @@ strategy code; the prose around them quotes some of their figures. Both are chec
 together with the behaviour the prose explains (a clamp, a wider grid, a shifted window).
 """
 
+import inspect
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +19,11 @@ from devtools.design_examples import (
     skew_example,
     volatility_example,
 )
+from market_maker.durable import workflows
+from market_maker.engine.execution import CheckpointPolicy
+from market_maker.engine.grid import MAX_ROUNDS, GridEngine
 from market_maker.indicators.atr import Atr
+from market_maker.stores.base import Store
 from market_maker.strategy.interval import effective_interval
 
 DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
@@ -123,3 +129,31 @@ def test_prose_figures_are_the_computed_ones(text: str, figure: str) -> None:
         assert shown is not None
         outside = outside.replace(shown, "")
     assert figure in outside
+
+
+def _mermaid(text: str) -> str:
+    found = re.search(r"```mermaid\n(.*?)```", text, re.DOTALL)
+    assert found is not None, "docs/design.md has lost its event-loop diagram"
+    return found.group(1)
+
+
+def test_event_loop_diagram_names_what_the_code_has(text: str) -> None:
+    diagram = _mermaid(text)
+    for entry in ("on_candle", "on_price_update", "on_order_update"):
+        assert entry in diagram
+        assert callable(getattr(GridEngine, entry))
+    assert f"{MAX_ROUNDS} rounds at most" in diagram
+    assert "CheckpointPolicy" in diagram
+    assert "ON_STOP" in diagram
+    assert CheckpointPolicy.ON_STOP.name == "ON_STOP"  # a rename breaks the diagram's text
+    assert "Store.save" in diagram
+    assert callable(Store.save)
+
+
+def test_workflow_names_in_the_design_are_registered() -> None:
+    names = set(re.findall(r"`(mm_\w+)`", DESIGN.read_text(encoding="utf-8")))
+    assert names, "the design names the DBOS workflows and steps"
+    source = inspect.getsource(workflows)
+    for name in names:
+        assert f'name="{name}"' in source, f"{name} is not a registered workflow or step"
+    assert workflows.cycle_id("p-", 7) == "p-cycle-7"  # the id the design shows
