@@ -5,7 +5,8 @@ sample, and the inventory skew on a constructed book. Each example is rendered h
 the real code (``market_maker.indicators.atr``, ``market_maker.strategy``) and kept in the
 document between ``<!-- BEGIN EXAMPLE: name -->`` and ``<!-- END EXAMPLE: name -->``;
 ``tests/unit/test_design_examples.py`` fails when the document no longer shows what the
-code computes. Rewrite the blocks with ``python -m devtools.design_examples``.
+code computes. ``make docs`` (``scripts/gen_docs.py``) rewrites the blocks, and so does
+``python -m devtools.design_examples`` on its own.
 """
 
 import re

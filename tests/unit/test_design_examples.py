@@ -39,7 +39,8 @@ def test_example_block_is_what_the_code_computes(text: str, name: str) -> None:
     shown = block(text, name)
     assert shown is not None, f"docs/design.md has no <!-- BEGIN EXAMPLE: {name} --> block"
     assert shown == EXAMPLES[name](), (
-        f"docs/design.md's {name} example is stale: run `python -m devtools.design_examples`"
+        f"docs/design.md's {name} example is stale: run `make docs` "
+        "(python -m devtools.design_examples)"
     )
 
 
