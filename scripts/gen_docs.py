@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository's devtools/ package
 
+from devtools.design_examples import regenerate as regenerate_examples  # noqa: E402
 from devtools.docs_tables import regenerate  # noqa: E402
 from devtools.proto_doc import render_proto_reference  # noqa: E402
 
@@ -28,6 +29,10 @@ def pages() -> dict[Path, Callable[[], str]]:
         Path("docs/reference/protobuf.md"): lambda: render_proto_reference(ROOT / "proto"),
         # Hand-written pages whose marked tables are generated (see market_maker.docs_tables).
         **{Path(p): lambda p=p: regenerate((ROOT / p).read_text(encoding="utf-8")) for p in marked},
+        # The design's worked examples, computed by the strategy code on the bundled sample.
+        Path("docs/design.md"): lambda: regenerate_examples(
+            (ROOT / "docs/design.md").read_text(encoding="utf-8")
+        ),
     }
 
 

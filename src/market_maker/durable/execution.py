@@ -1,4 +1,4 @@
-"""The Durable engine — *production*: the grid engine with its actions run as DBOS workflows.
+"""The Durable engine — *Production*: the grid engine with its actions run as DBOS workflows.
 
 It decides exactly like the Simple engine (it is the same ``GridEngine``); what differs is
 the injected execution. Every decision cycle with actions runs as the workflow
@@ -242,9 +242,12 @@ def durable_engine(
     observer: EngineObserver | None = None,
     always_decide: bool = False,
 ) -> GridEngine:
-    """The Durable engine (*production*): the grid engine with DBOS-workflow execution.
+    """The Durable engine — *Production*: the grid engine with DBOS-workflow execution.
 
-    Its database is ``database_url`` (default: the config's ``durable.database_url``).
+    Decides exactly like the Simple engine (*Development / Backtest*, ``simple_engine``);
+    every decision cycle with actions and every exchange report runs as a DBOS workflow, so
+    a crash at any instruction resumes where it stopped. Its database is ``database_url``
+    (default: the config's ``durable.database_url``).
     """
     execution = DurableExecution(config, exchange, database_url=database_url)
     return GridEngine(config, exchange, execution, observer=observer, always_decide=always_decide)

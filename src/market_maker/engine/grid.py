@@ -4,9 +4,9 @@ One engine for every venue and every way of running. What differs is injected:
 
 * the **exchange** (simulated for backtests, the paper exchange, a real venue), and
 * the **execution** (``market_maker.engine.execution``): ``DirectExecution`` for the
-  Simple engine (*development / backtest*: in-process, saved through a store) or
-  ``DurableExecution`` for the Durable engine (*production*: DBOS workflows). ``simple_engine``
-  and ``market_maker.durable.execution.durable_engine`` build the two.
+  Simple engine (*Development / Backtest*: in-process, saved through a store) or
+  ``DurableExecution`` for the Durable engine (*Production*: DBOS workflows).
+  ``simple_engine`` and ``market_maker.durable.execution.durable_engine`` build the two.
 
 Decision cycle, on every price update::
 
@@ -630,9 +630,12 @@ def simple_engine(
     checkpoint: CheckpointPolicy = CheckpointPolicy.ON_STOP,
     always_decide: bool = False,
 ) -> GridEngine:
-    """The Simple engine (*development / backtest*): the grid engine, direct execution.
+    """The Simple engine — *Development / Backtest*: the grid engine, direct execution.
 
-    Its state is saved through ``store`` as ``checkpoint`` says.
+    Everything runs in-process and its state is saved through ``store`` as ``checkpoint``
+    says: ``ON_STOP`` (the default, for backtests) or ``EVERY_CHANGE`` (write-ahead, for
+    runs that must resume). For production trading use the Durable engine
+    (``market_maker.durable.execution.durable_engine``).
     """
     return GridEngine(
         config,
