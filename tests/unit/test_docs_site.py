@@ -110,3 +110,14 @@ def test_a_broken_reference_of_each_kind_fails_the_build(site_copy: Path) -> Non
     assert "'design.md' contains a link '../README.md', but the target is not found" in warned
     assert 'not included in the "nav" configuration:\n  - orphan.md' in warned
     assert "Parameter 'qty' does not appear in the function signature" in warned
+
+
+def test_an_api_page_naming_a_name_the_code_no_longer_has_fails_the_build(
+    site_copy: Path,
+) -> None:
+    append(site_copy / "docs" / "api" / "engine.md", "\n::: market_maker.engine.base.Engin\n")
+
+    result = build(site_copy)
+
+    assert result.returncode != 0
+    assert "Could not collect 'market_maker.engine.base.Engin'" in result.stdout + result.stderr
