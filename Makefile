@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Core modules that must stay at >= 95% line coverage.
 CORE   := src/market_maker/strategy/*,src/market_maker/slots/*,src/market_maker/domain/instrument.py
 
-.PHONY: paper backtest demo test lint typecheck unit proto docs bench compiled bench-compiled clean
+.PHONY: paper backtest demo test lint typecheck unit site proto docs bench compiled bench-compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,8 @@ backtest: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/market-maker demo
 
-## test: install, then lint, type-check and run the whole test suite with coverage
-test: $(STAMP) lint typecheck unit
+## test: install, then lint, type-check, build the documentation site and run the whole test suite with coverage
+test: $(STAMP) lint typecheck site unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src devtools tests scripts benchmarks
@@ -49,6 +49,11 @@ proto: $(STAMP)
 ## docs: regenerate the reference tables under docs/ that mirror the code
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_docs.py
+
+## site: build the documentation site into build/site; a broken link or anchor, a page left
+## out of the navigation or an unreadable docstring fails it
+site: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## bench: backtest speed and memory on a full dataset (see benchmarks/README.md)
 bench: $(STAMP)
