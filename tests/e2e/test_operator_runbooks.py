@@ -6,12 +6,12 @@ subprocess, and each runbook ends with its "verify" step. Manual trades on the b
 account (what causes a divergence) go through the unmodified ccxt client.
 
 Runbooks walked: reconciliation divergence (the halt, its reason in `status`, the dry run,
-the fix, `risk reset`), stuck slot (`slot release` refused while the order rests, queued
-while the bot is down and carried out at its start), graceful shutdown (`stop` with
-`cancel_on_exit`), crash recovery (SIGKILL, `status`, restart), and at the end the bot's
-books still equal the exchange's ledger; then, on crafted candles (a selling climax, then
-a steady fall), risk mode triggered (`risk reset`) and the circuit breaker tripped on
-drawdown (`breaker reset`).
+the fix, `risk reset`), a halt by hand (`risk halt`, then `risk reset`), stuck slot (`slot
+release` refused while the order rests, queued while the bot is down and carried out at its
+start), graceful shutdown (`stop` with `cancel_on_exit`), crash recovery (SIGKILL,
+`status`, restart), and at the end the bot's books still equal the exchange's ledger;
+then, on crafted candles (a selling climax, then a steady fall), risk mode triggered
+(`risk reset`) and the circuit breaker tripped on drawdown (`breaker reset`).
 """
 
 import json
@@ -137,6 +137,20 @@ def test_the_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
         wait_for_bot(bot, lambda s: market.seen_by(s["last_update_ms"]), "the bot caught up")
         status = mm_json(config, "status")
         assert status["risk_state"] == "NORMAL" and status["halt"] is None, status["halt"]
+
+        # -- runbook: halt by hand (the kill switch) and resume ------------------------------
+        halted = mm_json(config, "risk", "halt", "--reason", "exchange maintenance")
+        assert halted["status"] == "done" and halted["result"]["after"] == "HALTED", halted
+        status = mm_json(config, "status")
+        assert status["halt"]["kind"] == "operator_halt", status["halt"]
+        assert status["halt"]["reason"].startswith("exchange maintenance (cli:"), status["halt"]
+        wait_for_bot(
+            bot,
+            lambda s: all(o["role"] == "CLOSE" for o in s["open_orders"]),
+            "the openings cancelled by the halt",
+        )
+        reset = mm_json(config, "risk", "reset")
+        assert reset["result"]["after"] == "NORMAL", reset
 
         advance_until(px, lambda: len(mm_json(config, "fills")) >= 2, "fills of the bot", 5)
 

@@ -93,9 +93,6 @@ def test_commands_are_carried_out_between_polls_with_their_outcome(tmp_path: Pat
     venue, engine = ops.venue, ops.run.engine
     sent: dict[str, Command] = {}
 
-    def halt() -> None:
-        engine.halt("operator test", engine.state.last_update_ms)
-
     def send(name: str, kind: CommandKind, **args: object) -> None:
         sent[name] = ops.send(kind, **args)
 
@@ -108,7 +105,8 @@ def test_commands_are_carried_out_between_polls_with_their_outcome(tmp_path: Pat
         send_release_of_an_open_order,
         lambda: send("preview", CommandKind.RECONCILE, dry_run=True),
         lambda: send("not_a_slot", CommandKind.SLOT_RELEASE, level="1"),
-        halt,
+        lambda: send("halt", CommandKind.HALT, reason="operator test"),
+        lambda: None,  # the halt is carried out at this poll: openings cancelled, none placed
         lambda: send("breaker", CommandKind.BREAKER_RESET),
         *venue.minute(1, "99948", "99940"),
         lambda: send("cancel", CommandKind.CANCEL_OPENINGS),
@@ -123,6 +121,7 @@ def test_commands_are_carried_out_between_polls_with_their_outcome(tmp_path: Pat
         "release_open": CommandStatus.REFUSED,
         "preview": CommandStatus.DONE,
         "not_a_slot": CommandStatus.REFUSED,
+        "halt": CommandStatus.DONE,
         "breaker": CommandStatus.DONE,
         "cancel": CommandStatus.DONE,
         "stop": CommandStatus.DONE,
@@ -133,6 +132,10 @@ def test_commands_are_carried_out_between_polls_with_their_outcome(tmp_path: Pat
         "dry_run": True,
         "corrections": [],
     }
+    assert outcomes["halt"].result["before"] == RiskState.NORMAL.value
+    assert outcomes["halt"].result["after"] == RiskState.HALTED.value
+    assert "operator test" in outcomes["halt"].result["message"]
+    assert outcomes["halt"].result["reason"] == "operator test (test)"  # who, for the record
     assert outcomes["breaker"].result["before"] == RiskState.HALTED.value
     assert outcomes["breaker"].result["after"] == RiskState.NORMAL.value
     assert outcomes["cancel"].result["cancels_sent"] > 0

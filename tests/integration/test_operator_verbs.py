@@ -114,6 +114,27 @@ def test_cancel_openings_cancels_the_openings_and_keeps_the_closes(
     assert engine.cancel_openings() == 0  # nothing left to cancel
 
 
+def test_a_halt_by_hand_cancels_the_openings_at_once_and_a_reset_resumes(
+    bot: tuple[Engine, SimulatedExchange],
+) -> None:
+    engine, exchange = bot
+    step(engine, exchange, bar(0))
+    step(engine, exchange, bar(1, low="99899"))  # the buy at 99,900 fills: a close rests
+
+    engine.halt("maintenance", T0 + MINUTE)  # no new price: the halt must not wait for one
+
+    assert engine.state.risk_state.value == "HALTED"
+    assert [role for role, _ in open_orders(engine).values()] == [OrderRole.CLOSE]
+    assert {o.request.side for o in exchange.resting.values()} == {Side.SELL}
+    step(engine, exchange, bar(2, "99950"))  # halted: the next price places no opening order
+    assert [role for role, _ in open_orders(engine).values()] == [OrderRole.CLOSE]
+
+    engine.reset_risk(T0 + 2 * MINUTE)
+    step(engine, exchange, bar(3, "99950"))
+    roles = [role for role, _ in open_orders(engine).values()]
+    assert roles.count(OrderRole.OPEN) >= 2 and roles.count(OrderRole.CLOSE) == 1
+
+
 def test_release_refuses_while_the_exchange_holds_the_order_open(
     bot: tuple[Engine, SimulatedExchange],
 ) -> None:

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from market_maker.domain.decimals import (
+    decimal_to_plain,
     decimal_to_str,
     optional_decimal_to_str,
     parse_decimal,
@@ -22,6 +23,27 @@ def test_decimal_string_round_trips_exactly(value: Decimal) -> None:
     assert parse_decimal(text) == value
     assert "E" not in text and "e" not in text
     assert decimal_to_str(parse_decimal(text)) == text
+
+
+@given(finite)
+def test_the_plain_form_is_exact_and_has_no_trailing_zeros(value: Decimal) -> None:
+    text = decimal_to_plain(value)
+    assert Decimal(text) == value and "E" not in text
+    assert not ("." in text and text.endswith(("0", ".")))
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("10003.54505456000000000000"), "10003.54505456"),
+        (Decimal("100.000"), "100"),
+        (Decimal("1E+3"), "1000"),
+        (Decimal("-0.0"), "0"),
+        (Decimal("0.10"), "0.1"),
+    ],
+)
+def test_plain_examples(value: Decimal, text: str) -> None:
+    assert decimal_to_plain(value) == text
 
 
 @pytest.mark.parametrize(

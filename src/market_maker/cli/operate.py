@@ -1,11 +1,12 @@
 """Operator commands: look at a bot and act on it, running or stopped.
 
 Reading (never writes): ``status``, ``slots``, ``orders``, ``fills`` (``trades``),
-``balance``, ``commands``. Acting: ``risk reset``, ``breaker reset``, ``slot release LEVEL``,
-``orders cancel-openings``, ``reconcile`` (a dry run unless ``--apply``) and ``stop``. An
-action is a command queued in the bot's database (``market_maker.ops.commands``); a
-running bot carries it out between two decisions and the command waits (``--wait``) for
-its outcome; a stopped bot carries it out at its next start, before its first decision.
+``balance``, ``commands``. Acting: ``risk halt``, ``risk reset``, ``breaker reset``,
+``slot release LEVEL``, ``orders cancel-openings``, ``reconcile`` (a dry run unless
+``--apply``) and ``stop``. An action is a command queued in the bot's database
+(``market_maker.ops.commands``); a running bot carries it out between two decisions and
+the command waits (``--wait``) for its outcome; a stopped bot carries it out at its next
+start, before its first decision.
 Every command takes ``--config`` and ``--json``.
 """
 
@@ -396,6 +397,22 @@ def risk_reset(
 ) -> None:
     """Leave RISK_MODE and HALTED (after you found and fixed the cause: see the runbooks)."""
     send(config, CommandKind.RISK_RESET, {}, wait_s=wait, as_json=as_json)
+
+
+@risk_app.command("halt")
+def risk_halt(
+    config: ConfigOption,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why, in words: shown by status and the alerts.")
+    ] = "halted by an operator",
+    as_json: JsonOption = False,
+    wait: WaitOption = WAIT_S,
+) -> None:
+    """Halt the bot by hand (kill switch): opening orders cancelled, closes per config.
+
+    The bot keeps running, watching and booking; only `risk reset` resumes trading.
+    """
+    send(config, CommandKind.HALT, {"reason": reason}, wait_s=wait, as_json=as_json)
 
 
 @breaker_app.command("reset")

@@ -47,6 +47,16 @@ def decimal_to_str(value: Decimal) -> str:
     return format(value, "f")
 
 
+def decimal_to_plain(value: Decimal) -> str:
+    """``decimal_to_str`` without trailing fractional zeros, for people to read.
+
+    Still exact (``Decimal(decimal_to_plain(x)) == x``): a product of exchange figures such
+    as ``10003.54505456000000000000`` is shown as ``10003.54505456``.
+    """
+    text = decimal_to_str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def optional_decimal_to_str(value: Decimal | None) -> str:
     """Format an optional decimal, writing ``None`` as the empty string."""
     return "" if value is None else decimal_to_str(value)

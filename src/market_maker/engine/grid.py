@@ -355,8 +355,17 @@ class GridEngine:
         return list(self.upkeep.history)
 
     def halt(self, reason: str, ts_ms: int) -> None:
-        """Operator halt: trip the breaker by hand (only ``reset_risk`` ends it)."""
+        """Operator halt: trip the breaker by hand (only ``reset_risk`` ends it).
+
+        A running engine acts on it at once, at the last price seen: the opening orders are
+        cancelled now, not at the next price (a kill switch must not wait for the market).
+        """
         self._halt(RiskEventKind.OPERATOR_HALT, reason, ts_ms)
+        state = self._state
+        if self.running and state.last_price is not None:
+            self.on_price_update(
+                PriceUpdate(self.config.symbol, state.last_price, state.last_update_ms)
+            )
 
     def release_slot(self, level: Decimal) -> Slot:
         """Operator action: free the stuck slot at ``level`` after asking the exchange.

@@ -30,6 +30,7 @@ class CommandKind(StrEnum):
 
     STOP = "stop"
     RISK_RESET = "risk_reset"
+    HALT = "halt"
     BREAKER_RESET = "breaker_reset"
     SLOT_RELEASE = "slot_release"
     CANCEL_OPENINGS = "cancel_openings"

@@ -140,6 +140,7 @@ PAGE = """<!doctype html>
     <input id="token" type="password" autocomplete="off"
       placeholder="paste MARKET_MAKER_DASHBOARD_TOKEN">
     <div class="buttons">
+      <button data-kind="halt" class="danger">Halt</button>
       <button data-kind="risk_reset">Risk reset</button>
       <button data-kind="breaker_reset">Breaker reset</button>
       <button data-kind="cancel_openings">Cancel openings</button>

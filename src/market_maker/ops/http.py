@@ -41,6 +41,8 @@ TOKEN_VARIABLE = "MARKET_MAKER_DASHBOARD_TOKEN"
 """The environment variable holding the bearer token of control actions."""
 START_TIMEOUT_S = 15.0
 """Longest wait for the server to start serving."""
+MAX_REASON = 200
+"""Longest reason an operator may give a halt."""
 PROBE_TIMEOUT_S = 2.0
 """Longest wait for the database's answer to the health check."""
 
@@ -116,6 +118,11 @@ def command_args(kind: CommandKind, raw: Any) -> dict[str, Any]:
         except InvalidOperation:
             raise ValueError(f"slot_release needs args.level, a price; got {level!r}") from None
         return {"level": level}
+    if kind is CommandKind.HALT:
+        reason = args.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            raise ValueError(f"halt's args.reason must be a text of at most {MAX_REASON} letters")
+        return {"reason": reason}
     if kind is CommandKind.RECONCILE:
         dry = args.get("dry_run", True)
         if not isinstance(dry, bool):

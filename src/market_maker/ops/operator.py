@@ -47,6 +47,17 @@ def _apply(command: Command, engine: Engine, stop: Callable[[], None]) -> Outcom
             "before": before,
             "after": after,
         }
+    if kind is CommandKind.HALT:
+        before = engine.state.risk_state.value
+        reason = f"{command.args.get('reason') or 'halted by an operator'} ({command.actor})"
+        engine.halt(reason, ts)
+        after = engine.state.risk_state.value
+        return CommandStatus.DONE, {
+            "message": f"risk state {before} -> {after}: {reason}",
+            "before": before,
+            "after": after,
+            "reason": reason,
+        }
     if kind is CommandKind.SLOT_RELEASE:
         return _release(command, engine)
     if kind is CommandKind.CANCEL_OPENINGS:

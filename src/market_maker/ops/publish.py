@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from market_maker.domain.decimals import decimal_to_str
+from market_maker.domain.decimals import decimal_to_plain, decimal_to_str
 from market_maker.domain.instrument import split_symbol
 from market_maker.exchanges.base import Balance, RetryableExchangeError
 from market_maker.ops.commands import wall_ms
@@ -121,12 +121,12 @@ def build_view(
             None if runner.price_wall_ms is None else (now_ms - runner.price_wall_ms) / 1000
         ),
         unrealized_pnl=decimal_to_str(unrealized),
-        equity=None if equity is None else decimal_to_str(equity),
+        equity=None if equity is None else decimal_to_plain(equity),
         balances=(
             None
             if balances is None
             else {
-                a: {"free": decimal_to_str(b.free), "locked": decimal_to_str(b.locked)}
+                a: {"free": decimal_to_plain(b.free), "locked": decimal_to_plain(b.locked)}
                 for a, b in sorted(balances.items())
             }
         ),

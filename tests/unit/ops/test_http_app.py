@@ -25,6 +25,7 @@ TOKEN = "s3cret-token-for-tests"
 ARGS = {
     CommandKind.STOP: {},
     CommandKind.RISK_RESET: {},
+    CommandKind.HALT: {"reason": "by hand"},
     CommandKind.BREAKER_RESET: {},
     CommandKind.CANCEL_OPENINGS: {},
     CommandKind.SLOT_RELEASE: {"level": "61800"},
@@ -121,6 +122,8 @@ def test_every_action_with_the_token_is_queued_for_the_bot(
         ({"kind": "explode"}, "kind must be one of stop, risk_reset"),
         ({"kind": "slot_release", "args": {"level": "high"}}, "needs args.level, a price"),
         ({"kind": "reconcile", "args": {"dry_run": "no"}}, "must be true or false"),
+        ({"kind": "halt", "args": {"reason": 3}}, "halt's args.reason must be a text"),
+        ({"kind": "halt", "args": {"reason": "x" * 201}}, "at most 200 letters"),
         ({"kind": "stop", "args": [1]}, "args must be a JSON object"),
         ("not an object", "kind must be one of"),
         ({"kind": ["stop"]}, "kind must be one of"),

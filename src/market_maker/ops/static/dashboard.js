@@ -211,6 +211,12 @@
     button.addEventListener("click", () => {
       const kind = button.dataset.kind;
       if (kind === "stop" && !window.confirm("Stop the bot? It saves its state and exits; its orders stay on the exchange.")) return;
+      if (kind === "halt") {
+        const reason = window.prompt("Halt the bot: every opening order is cancelled and nothing new opens until a risk reset. Why?", "halted from the dashboard");
+        if (reason === null) return;
+        send(kind, { reason });
+        return;
+      }
       send(kind, kind === "reconcile" ? { dry_run: true } : {});
     });
   }
