@@ -4,6 +4,7 @@ Usage::
 
     make screenshots
     .venv/bin/python scripts/screenshots.py [--out DIR] [--only dashboard|report]
+        [--candles N] [--speed X]    # the dashboard's replay (default: 360 candles at 6/s)
 
 Both pictures are made the way a user makes what they show, with the installed
 ``market-maker`` command, and taken in Debian's headless Chromium driven by Playwright
@@ -49,6 +50,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from market_maker.cli.paper_trading import Pacer
 from market_maker.data.sample import sample_candles_path
+from market_maker.domain.errors import MarketMakerError
 from market_maker.paper.control import PaperControl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,9 +91,10 @@ class Shot:
     def describe(self) -> str:
         """One line: path, pixel size, kilobytes (and slot rows for the dashboard)."""
         rows = "" if self.slot_rows is None else f", {self.slot_rows} slot rows"
+        path = self.path.resolve()
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
         return (
-            f"wrote {self.path} ({self.width}x{self.height} px, "
-            f"{self.size_bytes / 1024:.0f} KB{rows})"
+            f"wrote {shown} ({self.width}x{self.height} px, {self.size_bytes / 1024:.0f} KB{rows})"
         )
 
 
@@ -189,10 +192,11 @@ class Process:
         self.name = name
         self.err_path = work / f"{name}.err"
         self.lines: queue.Queue[str | None] = queue.Queue()
-        self.printed: list[str] = []
+        # no exchange keys of the user's are passed on: the paper exchange needs none
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_MAKER_API")}
         with self.err_path.open("w") as err:
             self.process = subprocess.Popen(
-                args, stdout=subprocess.PIPE, stderr=err, text=True, env={**os.environ, **env}
+                args, stdout=subprocess.PIPE, stderr=err, text=True, env={**environ, **env}
             )
         assert self.process.stdout is not None
         self._reader = threading.Thread(
@@ -219,7 +223,6 @@ class Process:
                 raise ScreenshotError(
                     f"{self.name} exited before printing {prefix!r}: {self.stderr_tail()}"
                 )
-            self.printed.append(line)
             if line.startswith(prefix):
                 return line.removeprefix(prefix).strip()
 
@@ -233,6 +236,13 @@ class Process:
         if code is not None:
             raise ScreenshotError(f"{self.name} exited with {code}: {self.stderr_tail()}")
         return True
+
+    def exited(self) -> int:
+        """Its exit status once it exits by itself; ``ScreenshotError`` after the deadline."""
+        try:
+            return self.process.wait(STEP_S / 4)
+        except subprocess.TimeoutExpired:
+            raise ScreenshotError(f"{self.name} still runs {STEP_S / 4:.0f} s later") from None
 
     def end(self) -> int:
         """SIGTERM if it still runs, SIGKILL after the deadline; its exit status."""
@@ -328,7 +338,8 @@ def shoot_dashboard(
         )
         if stopped.returncode != 0:
             raise ScreenshotError(f"market-maker stop exited {stopped.returncode}: {stopped}")
-        bot.process.wait(STEP_S / 4)
+        if (code := bot.exited()) != 0:
+            raise ScreenshotError(f"the bot exited with {code} after stop: {bot.stderr_tail()}")
         return shot_of(out / "dashboard.png", rows)
     finally:
         if pacer is not None:
@@ -364,16 +375,42 @@ def dashboard_page(browser: Browser, url: str, path: Path) -> int:
     return rows
 
 
+def candle_count(text: str) -> int:
+    """``--candles``: a whole number from 2 (a first grid, then a price) to ``CANDLES``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 2 <= value <= CANDLES:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 2 to {CANDLES}: {text}")
+    return value
+
+
+def speed_value(text: str) -> float:
+    """``--speed``: candles per second, more than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of candles per second > 0: {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Take the screenshots asked for; print what was written. Exit status 0, or 1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--only", choices=("dashboard", "report"))
     parser.add_argument(
-        "--candles", type=int, default=CANDLES, help="dashboard: candles replayed (tests: fewer)"
+        "--candles",
+        type=candle_count,
+        default=CANDLES,
+        metavar=f"2..{CANDLES}",
+        help="dashboard: candles replayed (the test replays fewer)",
     )
     parser.add_argument(
-        "--speed", type=float, default=SPEED, help="dashboard: candles replayed per second"
+        "--speed", type=speed_value, default=SPEED, help="dashboard: candles replayed per second"
     )
     args = parser.parse_args(argv)
     out: Path = args.out
@@ -386,8 +423,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.only in (None, "dashboard"):
                 shot = shoot_dashboard(browser, out, work, args.candles, args.speed)
                 print(shot.describe(), flush=True)
-    except (ScreenshotError, PlaywrightError) as exc:
-        print(f"screenshots: {exc}", file=sys.stderr)
+    except (ScreenshotError, PlaywrightError, MarketMakerError, OSError) as exc:
+        # a step timed out, a process or the browser failed, an endpoint stopped answering
+        print(f"screenshots: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -4,10 +4,12 @@ The script runs as a subprocess, as the Makefile runs it, into the test's folder
 shorter and faster replay for the dashboard (``--candles``, ``--speed``) so that the test
 stays within two minutes. Each picture must be a PNG of the standard width and a plausible
 height; the dashboard must have been taken with the slot table filled in; no process of
-the script's is left running.
+the script's is left running, also when the paper exchange dies half-way.
 """
 
+import os
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -15,6 +17,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.support.paper_binance import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -35,18 +39,23 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def script_processes(marker: Path) -> list[str]:
-    """Command lines of running processes that mention ``marker`` (the test's folder)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+def processes() -> dict[int, tuple[int, str]]:
+    """Every running process: pid -> (parent pid, command line)."""
+    found = {}
+    for folder in Path("/proc").glob("[0-9]*"):
         try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:  # the process ended while we looked
+            args = (folder / "cmdline").read_bytes().split(b"\0")
+            stat = (folder / "stat").read_text()
+        except OSError:  # it ended while we looked
             continue
-        line = b" ".join(args).decode(errors="replace")
-        if str(marker) in line:
-            found.append(line)
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        found[int(folder.name)] = (parent, b" ".join(args).decode(errors="replace"))
     return found
+
+
+def script_processes(marker: Path) -> list[str]:
+    """Command lines of running processes that mention ``marker`` (the script's folder)."""
+    return [line for _, line in processes().values() if str(marker) in line]
 
 
 def test_the_script_writes_both_pictures(tmp_path: Path) -> None:
@@ -81,3 +90,42 @@ def test_the_script_writes_both_pictures(tmp_path: Path) -> None:
     assert int(wrote[1][3]) > 0, done.stdout
     # the exchange and the bot it started are gone (their command lines name its folder)
     assert script_processes(Path(tempfile.gettempdir()) / "screenshots-") == []
+
+
+def test_a_failure_half_way_leaves_no_process_behind(tmp_path: Path) -> None:
+    out = tmp_path / "images"
+    script = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--out", str(out), "--only", "dashboard", "--speed", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        children: dict[str, tuple[int, str]] = {}
+
+        def both_started() -> bool:
+            for pid, (parent, line) in processes().items():
+                if parent == script.pid and " paper-exchange " in line:
+                    children["exchange"] = (pid, line)
+                if parent == script.pid and " run --config " in line:
+                    children["bot"] = (pid, line)
+            assert script.poll() is None, script.communicate()
+            return len(children) == 2
+
+        wait_until(both_started, "the script's paper exchange and bot", 90)
+        os.kill(children["exchange"][0], signal.SIGKILL)  # the exchange dies under the bot
+        _, err = script.communicate(timeout=120)
+    finally:
+        if script.poll() is None:
+            script.kill()
+            script.communicate()
+
+    assert script.returncode == 1, err
+    assert err.startswith("screenshots: "), err
+    assert "Traceback" not in err, err
+    assert not (out / "dashboard.png").exists()
+    bot_config = Path(children["bot"][1].split(" --config ")[1].split()[0])
+    assert bot_config.parent.name.startswith("screenshots-"), bot_config
+    assert script_processes(bot_config.parent) == []  # the bot was stopped too
+    assert not bot_config.parent.exists()  # and the temporary folder removed
