@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Core modules that must stay at >= 95% line coverage.
 CORE   := src/market_maker/strategy/*,src/market_maker/slots/*,src/market_maker/domain/instrument.py
 
-.PHONY: paper backtest demo test lint typecheck unit site proto docs bench compiled bench-compiled clean
+.PHONY: paper backtest demo test lint typecheck unit site proto docs screenshots bench compiled bench-compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ docs: $(STAMP)
 ## out of the navigation or an unreadable docstring fails it
 site: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+## screenshots: regenerate docs/images/ (the dashboard and the backtest report, in headless Chromium)
+screenshots: $(STAMP)
+	bash scripts/ensure_chromium.sh
+	$(BIN)/python scripts/screenshots.py
 
 ## bench: backtest speed and memory on a full dataset (see benchmarks/README.md)
 bench: $(STAMP)
