@@ -15,6 +15,8 @@ Conventions the documents follow (checked by ``tests/docs/``):
   under both GitHub's and MkDocs' (Python-Markdown ``toc``) slug rules.
 """
 
+import contextlib
+import io
 import re
 import shlex
 import unicodedata
@@ -271,3 +273,77 @@ def broken_link(link: Link, root: Path) -> str | None:
     if missing:
         return f"#{anchor}: no heading of {page.name} has this anchor on {' or '.join(missing)}"
     return None
+
+
+_FILE_COMMENT = re.compile(r"^#\s*(?P<name>[\w.-]+\.(?:ya?ml|toml)):")
+_SHELL_OPERATORS = frozenset({"|", "||", "&&", ";", "&", ">", ">>", "2>", "2>&1"})
+
+
+def files_before(path: Path, line: int) -> dict[str, str]:
+    """The files a document writes out before ``line``: name -> content.
+
+    A fenced ``yaml``/``toml`` block whose first line is a comment ``# NAME.yaml: ...`` is
+    the file NAME.yaml; a later one of the same name replaces it. The console blocks after
+    it run with these files in their working directory, as a reader who followed the page.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found: dict[str, str] = {}
+    for start, end, info in _fenced(lines):
+        if start + 1 >= line or info not in ("yaml", "yml", "toml") or end <= start + 1:
+            continue
+        if match := _FILE_COMMENT.match(lines[start + 1].strip()):
+            found[match["name"]] = "\n".join(lines[start + 1 : end]) + "\n"
+    return found
+
+
+def words(command: Command) -> list[str]:
+    """The words of the command's first program: env assignments and pipes left out."""
+    argv = command.argv()
+    while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):
+        argv = argv[1:]
+    for i, word in enumerate(argv):
+        if word in _SHELL_OPERATORS:
+            return argv[:i]
+    return argv
+
+
+def cli_problem(args: list[str]) -> str | None:
+    """Why the real ``market-maker`` command line refuses ``args``, or None if it parses.
+
+    Parses with click as the CLI would, without running the command: an unknown command,
+    an unknown option, a missing option value or a value of the wrong type is a problem. A
+    path that does not exist here (the reader's own file) and a missing required option
+    (a placeholder) are not: the command and its options exist.
+    """
+    import typer
+    import typer.core
+
+    from market_maker.cli.main import app
+
+    command = typer.main.get_command(app)
+    name, parent, rest = "market-maker", None, list(args)
+    while True:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # --version prints as it parses
+                ctx = command.make_context(name, rest, parent=parent)
+        except typer.Exit:
+            return None  # --help, --version: eager options that end the parse
+        except typer.BadParameter as exc:
+            message = exc.format_message()
+            # typer vendors click: its MissingParameter is not exported, tell it by name.
+            placeholder = type(exc).__name__ == "MissingParameter"
+            return None if placeholder or "does not exist" in message else message
+        except typer.TyperException as exc:  # click's UsageError and its kin
+            return exc.format_message()
+        if not isinstance(command, typer.core.TyperGroup):
+            return None
+        remaining = [*ctx._protected_args, *ctx.args]  # click keeps the sub-command here
+        if not remaining:
+            return None
+        try:
+            sub_name, sub, rest = command.resolve_command(ctx, remaining)
+        except typer.TyperException as exc:  # no such command
+            return exc.format_message()
+        if sub is None or sub_name is None:
+            return f"no such command {remaining[0]!r}"
+        command, name, parent = sub, sub_name, ctx
