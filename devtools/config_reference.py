@@ -146,3 +146,8 @@ def config_reference() -> str:
         )
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+def undocumented_fields() -> list[str]:
+    """Dotted names of the configuration fields that have no ``description``."""
+    return [name for name, info in config_fields() if not (info.description or "").strip()]
