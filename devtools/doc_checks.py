@@ -11,6 +11,8 @@ Conventions the documents follow (checked by ``tests/docs/``):
 * A block that cannot run here is preceded, on the line just before its fence, by
   ``<!-- console: not run: REASON -->``. Its ``market-maker`` commands are still parsed by
   the real command line (unknown commands and options fail), but not run.
+* A fenced ``yaml``/``toml`` block whose first line is ``# NAME.yaml: ...`` is that file:
+  the console blocks after it on the same page run with it in their working directory.
 * Links between documents are relative; an anchor must name a heading of the target page
   under both GitHub's and MkDocs' (Python-Markdown ``toc``) slug rules.
 """
