@@ -13,6 +13,7 @@ The conventions are in ``devtools/doc_checks.py``.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -83,16 +84,24 @@ def _run(command: Command, work: Path) -> tuple[int, str]:
     text = command.text
     if words(command)[:1] == ["make"]:
         text = "make -o .venv/.installed " + text.removeprefix("make ")  # never reinstall
-    result = subprocess.run(
+    # A session of its own: a command that overruns is killed with every child it started
+    # (the paper-trading run starts a paper exchange process).
+    with subprocess.Popen(
         ["bash", "-c", text],
         cwd=work,
         env=_environment(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
-    return result.returncode, result.stdout + result.stderr
+        start_new_session=True,
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=COMMAND_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            pytest.fail(f"`{command.text}` ran over {COMMAND_TIMEOUT_S} s:\n{output[-3000:]}")
+    return process.returncode, output
 
 
 def test_the_documents_have_console_blocks() -> None:
