@@ -6,7 +6,12 @@ from typing import get_args
 import pytest
 from pydantic import BaseModel, Field
 
-from devtools.config_reference import config_fields, config_reference
+from devtools.config_reference import (
+    allowed_values,
+    config_fields,
+    config_reference,
+    readable_type,
+)
 from devtools.docs_tables import GENERATORS, regenerate
 from market_maker.config.app import AppConfig
 
@@ -77,6 +82,7 @@ def test_config_reference_shows_types_and_allowed_ranges() -> None:
 def test_a_new_nested_section_is_walked() -> None:
     class Inner(BaseModel):
         depth_m: int = Field(3, ge=1, description="How deep.")
+        code: str = Field("ab", pattern=r"^[a-z]+$", max_length=8, description="A code.")
 
     class Outer(BaseModel):
         inner: Inner | None = Field(None, description="A section.")
@@ -84,5 +90,9 @@ def test_a_new_nested_section_is_walked() -> None:
 
     assert [(name, info.description) for name, info in config_fields(Outer)] == [
         ("inner.depth_m", "How deep."),
+        ("inner.code", "A code."),
         ("flag", "A flag."),
     ]
+    code = dict(config_fields(Outer))["inner.code"]
+    assert allowed_values(code) == "length ≤ 8, pattern `^[a-z]+$`"
+    assert readable_type(Outer.model_fields["inner"].annotation) == "Inner or none"
