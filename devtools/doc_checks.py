@@ -4,9 +4,10 @@ Conventions the documents follow (checked by ``tests/docs/``):
 
 * A command a reader types is in a fenced block with the info string ``console``; each
   command line starts with ``$ `` (a line ending in ``\`` continues on the next line).
-  Other lines are the output the command shows. An output line is checked against the real
-  output: every fragment between ``...`` elisions must appear in what the command printed
-  (stdout and stderr together); a line that is only ``...`` checks nothing. A line
+  Other lines are the output the command shows. Each is checked against the real output
+  (stdout and stderr together): one line of it must hold the shown line's text between
+  ``...`` elisions, in order (whitespace runs count as one space); a line that is only
+  ``...`` checks nothing, and lines the block leaves out are not checked. A line
   ``(exit N)`` right after a command's output says the command exits with code N (default 0).
 * A block that cannot run here is preceded, on the line just before its fence, by
   ``<!-- console: not run: REASON -->``. Its ``market-maker`` commands are still parsed by
@@ -169,15 +170,29 @@ def output_fragments(line: str) -> list[str]:
     return [part.strip() for part in line.split(ELISION) if part.strip()]
 
 
+def _in_order(fragments: list[str], line: str) -> bool:
+    at = 0
+    for fragment in fragments:
+        found = line.find(fragment, at)
+        if found < 0:
+            return False
+        at = found + len(fragment)
+    return True
+
+
 def missing_output(command: Command, actual: str) -> list[str]:
-    """The fragments of the shown output that the actual output does not contain."""
-    flat = " ".join(actual.split())
-    return [
-        fragment
-        for line in command.output
-        for fragment in output_fragments(line)
-        if " ".join(fragment.split()) not in flat
-    ]
+    """The shown output lines that no line of the actual output matches.
+
+    A shown line matches an actual line holding its fragments (the text between ``...``
+    elisions) in order; runs of whitespace count as one space on both sides.
+    """
+    lines = [" ".join(line.split()) for line in actual.splitlines()]
+    missing = []
+    for shown in command.output:
+        fragments = [" ".join(f.split()) for f in output_fragments(shown)]
+        if fragments and not any(_in_order(fragments, line) for line in lines):
+            missing.append(shown)
+    return missing
 
 
 def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str]]:
