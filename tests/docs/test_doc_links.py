@@ -77,3 +77,9 @@ def test_broken_links_are_named(tmp_path: Path) -> None:
         "use a GitHub URL)",
     }
     assert anchors(target, "mkdocs") == {"title", "a-b", "same", "same_1"}
+
+
+def test_anchors_into_api_pages_are_left_to_mkdocstrings(tmp_path: Path) -> None:
+    _page(tmp_path, "api/engine.md", "# Engine\n\n::: market_maker.engine\n")
+    page = _page(tmp_path, "a.md", "[run](api/engine.md#market_maker.engine.Engine.run)\n")
+    assert [broken_link(link, tmp_path) for link in links(page)] == [None]
