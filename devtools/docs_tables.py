@@ -8,28 +8,10 @@ fails when a document no longer matches the code, so the docs cannot drift.
 import re
 from collections.abc import Callable
 
-from pydantic import BaseModel
-
 from devtools.bot_metrics import metrics_reference
+from devtools.config_reference import config_reference
 from devtools.reference_tables import durable_tables, interface_tables
-from market_maker.config.alerts import AlertsConfig
-from market_maker.config.app import (
-    AppConfig,
-    BacktestConfig,
-    DurableConfig,
-    InstrumentConfig,
-    VenueConfig,
-)
-from market_maker.config.operations import OperationsConfig
-from market_maker.risk.config import (
-    CircuitBreakerConfig,
-    OrderCleanerConfig,
-    ReconcilerConfig,
-    RiskMonitorConfig,
-    SafetyChecksConfig,
-)
 from market_maker.slots.machine import EVENT_MEANINGS, TRANSITIONS
-from market_maker.strategy.config import GridConfig
 
 
 def slot_transition_table() -> str:
@@ -39,61 +21,6 @@ def slot_transition_table() -> str:
         lines.append(
             f"| `{status.value}` | `{event.value}` | `{target.value}` | {EVENT_MEANINGS[event]} |"
         )
-    return "\n".join(lines)
-
-
-def _fmt_default(model: type[BaseModel], name: str) -> str:
-    field = model.model_fields[name]
-    if field.is_required():
-        return "**required**"
-    default = field.default
-    if default is None:
-        return "none"
-    if isinstance(default, (tuple, list)):
-        return ", ".join(f"`{getattr(v, 'value', v)}`" for v in default) or "none"
-    value = getattr(default, "value", default)
-    if isinstance(value, bool):
-        return str(value).lower()
-    return f"`{value}`"
-
-
-_SECTIONS = ("instrument", "grid", "backtest", "venue", "durable", "risk", "alerts")
-"""Top-level fields that are sections (listed field by field under their prefix)."""
-
-
-def config_reference() -> str:
-    """Markdown table of every configuration field: name, default, meaning."""
-    lines = ["| field | default | meaning |", "|---|---|---|"]
-    sections: list[tuple[str, type[BaseModel]]] = [
-        ("", AppConfig),
-        ("instrument.", InstrumentConfig),
-        ("grid.", GridConfig),
-        ("backtest.", BacktestConfig),
-        ("venue.", VenueConfig),
-        ("durable.", DurableConfig),
-        ("risk.monitor.", RiskMonitorConfig),
-        ("risk.breaker.", CircuitBreakerConfig),
-        ("risk.cleaner.", OrderCleanerConfig),
-        ("risk.reconciler.", ReconcilerConfig),
-        ("risk.checks.", SafetyChecksConfig),
-        ("alerts.", AlertsConfig),
-        ("operations.", OperationsConfig),
-    ]
-    for prefix, model in sections:
-        for name, field in model.model_fields.items():
-            if prefix == "" and name in (
-                "instrument",
-                "grid",
-                "backtest",
-                "venue",
-                "durable",
-                "risk",
-                "alerts",
-                "operations",
-            ):
-                continue
-            desc = (field.description or "").replace("|", "\\|")
-            lines.append(f"| `{prefix}{name}` | {_fmt_default(model, name)} | {desc} |")
     return "\n".join(lines)
 
 

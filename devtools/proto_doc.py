@@ -217,3 +217,19 @@ def render_proto_reference(proto_dir: Path) -> str:
         for _, lines in sorted(blocks, key=lambda b: b[0]):
             out += lines
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def undocumented(reference: str) -> list[str]:
+    """The rows and headings of a rendered reference whose element has no ``//`` comment.
+
+    A field or enum value row with an empty description, and a message or enum heading
+    followed directly by its table: each names a ``.proto`` element to comment.
+    """
+    lines = reference.splitlines()
+    rows = [line for line in lines if line.startswith("| `") and line.rstrip().endswith("|  |")]
+    headings = [
+        line
+        for i, line in enumerate(lines)
+        if line.startswith("### ") and i + 2 < len(lines) and lines[i + 2].startswith(("|", "("))
+    ]
+    return rows + headings

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from devtools.proto_doc import render_proto_reference
+from devtools.proto_doc import render_proto_reference, undocumented
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOBUF_MD = ROOT / "docs" / "reference" / "protobuf.md"
@@ -18,13 +18,11 @@ def test_protobuf_reference_is_fresh() -> None:
 
 
 def test_every_message_field_and_enum_value_is_documented() -> None:
-    lines = render_proto_reference(ROOT / "proto").splitlines()
-    undocumented = [
-        line for line in lines if line.startswith("| `") and line.rstrip().endswith("|  |")
-    ]
-    undocumented += [
-        line
-        for i, line in enumerate(lines)
-        if line.startswith("### ") and lines[i + 2].startswith(("|", "("))
-    ]
-    assert not undocumented, f"add a // comment in proto/ for: {undocumented}"
+    missing = undocumented(render_proto_reference(ROOT / "proto"))
+    assert not missing, f"add a // comment in proto/ for: {missing}"
+
+
+def test_undocumented_rows_and_headings_are_found() -> None:
+    page = "### `A`\n\n| Field | Type |\n| --- | --- |\n| `x` | `string` | 1 | meaning |\n"
+    page += "| `y` | `string` | 2 |  |\n\n### `B`\n\nB's comment.\n\n(no fields)\n"
+    assert undocumented(page) == ["| `y` | `string` | 2 |  |", "### `A`"]
