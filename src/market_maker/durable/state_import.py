@@ -6,9 +6,10 @@ application tables (``mm_state`` and the projection rows). ``read_simple_state``
 verifies the bot's row of a store file without writing to it; ``import_state`` writes it
 as the Durable engine's state, migrating a new database first, as ``market-maker run`` does.
 
-Every refusal happens before anything is written and raises ``StateImportError`` (or the
-bot lock's ``BotAlreadyRunningError``), whose message says what was found and what to do:
-the store file is missing, not a store, damaged or holds no state for this bot; a Durable
+Every refusal happens before anything is written and raises ``StateImportError`` (a
+damaged row: the store's ``StateIntegrityError``; a database that cannot be used:
+``InfrastructureError``), whose message says what was found and what to do: the store
+file is missing, not a store, damaged or holds no state for this bot; a Durable
 bot of the same id and symbol is running; the database already holds a state for it. The
 import itself is one transaction that re-checks the last condition under the bot's lock.
 """
@@ -24,7 +25,11 @@ from market_maker.config.app import AppConfig
 from market_maker.config.urls import mask_database_url
 from market_maker.domain.errors import MarketMakerError
 from market_maker.durable import database, migrate, repository, schema
-from market_maker.durable.bot_lock import acquire_bot_lock, bot_running
+from market_maker.durable.bot_lock import (
+    BotAlreadyRunningError,
+    acquire_bot_lock,
+    bot_running,
+)
 from market_maker.durable.database_errors import database_errors
 from market_maker.state.model import GridState
 from market_maker.stores.sqlite import COLUMNS, SCHEMA_VERSION, SqliteStore
@@ -152,6 +157,14 @@ def _refuse_existing(config: AppConfig, version: int) -> StateImportError:
     )
 
 
+def _refuse_running(config: AppConfig) -> StateImportError:
+    return StateImportError(
+        f"bot_id {config.bot_id!r} on {config.symbol!r} is running on "
+        f"{mask_database_url(config.durable.database_url)}: nothing imported. Stop it first "
+        "(`market-maker stop --config ...`); a running bot's state is never replaced"
+    )
+
+
 def check_import(config: AppConfig) -> None:
     """Refuse unless the Durable side may receive the bot's state (reads only).
 
@@ -163,11 +176,7 @@ def check_import(config: AppConfig) -> None:
     with database_errors(url):
         running = bot_running(url, config.bot_id, config.symbol)
     if running:
-        raise StateImportError(
-            f"bot_id {config.bot_id!r} on {config.symbol!r} is running on "
-            f"{mask_database_url(url)}: nothing imported. Stop it first (`market-maker stop "
-            "--config ...`); a running bot's state is never replaced"
-        )
+        raise _refuse_running(config)
     version = durable_state_version(config)
     if version is not None:
         raise _refuse_existing(config, version)
@@ -182,8 +191,7 @@ def import_state(config: AppConfig, state: GridState) -> None:
     The fill history is not in a Simple store, so ``mm_fills`` starts empty.
 
     Raises:
-        BotAlreadyRunningError: The bot runs.
-        StateImportError: The database already holds a state for the bot.
+        StateImportError: The bot runs, or the database already holds a state for it.
         InfrastructureError: The database cannot be used.
     """
     if (state.bot_id, state.symbol) != (config.bot_id, config.symbol):
@@ -193,7 +201,10 @@ def import_state(config: AppConfig, state: GridState) -> None:
         )
     url = config.durable.database_url
     with database_errors(url):
-        lock = acquire_bot_lock(url, config.bot_id, config.symbol, wait_s=0)
+        try:
+            lock = acquire_bot_lock(url, config.bot_id, config.symbol, wait_s=0)
+        except BotAlreadyRunningError:
+            raise _refuse_running(config) from None
         try:
             engine = database.create_engine(url)
             try:
