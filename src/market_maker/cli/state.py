@@ -73,10 +73,13 @@ def import_command(
 ) -> None:
     """Import a stopped bot's state from a Simple engine store into the Durable engine.
 
-    The bot (bot_id and symbol of --config) must not be running, and its durable database
-    must not hold a state for it yet; a new database is created and migrated as `run`
-    does. Refusals (no such state in the store, a damaged store, a running bot, a state
-    already there): exit 2, nothing written. Then start it: market-maker run --config FILE.
+    The bot is the bot_id and symbol of --config; its state goes to the
+    durable.database_url of --config (a new database is migrated, as run does).
+
+    Refused with exit 2, nothing written: the store holds no state for the bot
+    or is damaged, the bot is running, or the database already holds its state.
+
+    Then start it: market-maker run --config FILE.
     """
     from market_maker.durable.state_import import check_import, import_state, read_simple_state
 
