@@ -83,7 +83,7 @@ def write_config(tmp_path: Path, database_url: str) -> Callable[..., Path]:
     return write
 
 
-def _tables(url: str) -> dict[str, list[tuple[Any, ...]]] | None:
+def _tables(url: str) -> dict[str, list[Any]] | None:
     """Every row of the Durable tables, or None when the database or its tables do not exist."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
