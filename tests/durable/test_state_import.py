@@ -241,3 +241,34 @@ def test_a_running_bot_is_refused(
         lock.release()
     assert "is running" in err and "nothing imported" in err and "market-maker stop" in err
     assert _tables(database_url) is None
+
+
+def test_a_database_where_the_bot_ran_on_the_durable_engine_is_refused(
+    store_file: Path,
+    write_config: Callable[..., Path],
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config_path = write_config()
+    config = load_config(config_path)
+    candles = load_candles(sample_candles_path(), symbol=config.symbol).candles[:120]
+    # The Durable engine's own state. DBOS keeps a log handler on the stderr it finds at its
+    # first start: the session's, not this test's captured one (closed after the test).
+    with capsys.disabled():
+        run_backtest(config, candles, durable_url=database_url)
+    argv = ["state", "import", "--from", str(store_file), "--config", str(config_path)]
+    err = _refused(argv, capsys)
+    assert "already holds a Durable engine state" in err
+    # Its state row removed by hand, its workflows stay: their ids are named after state
+    # versions, which the imported state would reuse.
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM mm_state"))
+    finally:
+        engine.dispose()
+    before = _tables(database_url)
+    for args in (argv, [*argv, "--dry-run"]):
+        err = _refused(args, capsys)
+        assert "DBOS workflow(s)" in err and "nothing imported" in err
+    assert _tables(database_url) == before

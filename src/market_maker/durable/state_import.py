@@ -9,9 +9,11 @@ as the Durable engine's state, migrating a new database first, as ``market-maker
 Every refusal happens before anything is written and raises ``StateImportError`` (a
 damaged row: the store's ``StateIntegrityError``; a database that cannot be used:
 ``InfrastructureError``), whose message says what was found and what to do: the store
-file is missing, not a store, damaged or holds no state for this bot; a Durable
-bot of the same id and symbol is running; the database already holds a state for it. The
-import itself is one transaction that re-checks the last condition under the bot's lock.
+file is missing, not a store, damaged or holds no state for this bot; a Durable bot of the
+same id and symbol is running; the database already holds a state for it, or DBOS
+workflows of it (a bot whose state row was removed: its new workflow ids, named after state
+versions, would collide with the recorded ones). The import itself is one transaction that
+re-checks the last two conditions under the bot's lock.
 """
 
 import sqlite3
@@ -31,6 +33,7 @@ from market_maker.durable.bot_lock import (
     bot_running,
 )
 from market_maker.durable.database_errors import database_errors
+from market_maker.slots.client_ids import id_prefix
 from market_maker.state.model import GridState
 from market_maker.stores.sqlite import COLUMNS, SCHEMA_VERSION, SqliteStore
 
@@ -119,42 +122,86 @@ def read_simple_state(path: Path, bot_id: str, symbol: str) -> GridState:
     return state
 
 
-def durable_state_version(config: AppConfig) -> int | None:
-    """The version of the bot's state in its Durable database, None when it holds none.
+DBOS_SCHEMA = {"postgresql": "dbos"}
+"""Where DBOS keeps its system tables, by dialect (DBOS's default; SQLite: no schema)."""
 
-    Reads only: a SQLite database that does not exist yet is not created.
+
+@dataclass(frozen=True, slots=True)
+class DurableSide:
+    """What the Durable database already holds of a bot.
+
+    Attributes:
+        version: Version of its state in ``mm_state``, None when it has none.
+        workflows: DBOS workflows whose id carries its client-order-id prefix.
+    """
+
+    version: int | None = None
+    workflows: int = 0
+
+
+def durable_side(config: AppConfig) -> DurableSide:
+    """What the bot's Durable database holds of it already (reads only).
+
+    A SQLite database that does not exist yet is not created.
+
+    Raises:
+        InfrastructureError: The database cannot be read.
     """
     url = config.durable.database_url
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        return None
+        return DurableSide()
     with database_errors(url):
         engine = sa.create_engine(url, connect_args=database.connect_args(url))
         try:
             with engine.connect() as conn:
-                return _stored_version(conn, config.bot_id, config.symbol)
+                return _durable_side(conn, config.bot_id, config.symbol)
         finally:
             engine.dispose()
 
 
-def _stored_version(conn: sa.Connection, bot_id: str, symbol: str) -> int | None:
-    if not sa.inspect(conn).has_table(schema.state.name):
-        return None
-    c = schema.state.c
-    found = conn.execute(
-        sa.select(c.version).where(c.bot_id == bot_id, c.symbol == symbol)
-    ).scalar_one_or_none()
-    return None if found is None else int(found)
+def _durable_side(conn: sa.Connection, bot_id: str, symbol: str) -> DurableSide:
+    inspector = sa.inspect(conn)
+    version = None
+    if inspector.has_table(schema.state.name):
+        c = schema.state.c
+        found = conn.execute(
+            sa.select(c.version).where(c.bot_id == bot_id, c.symbol == symbol)
+        ).scalar_one_or_none()
+        version = None if found is None else int(found)
+    workflows = 0
+    dbos_schema = DBOS_SCHEMA.get(conn.dialect.name)
+    if inspector.has_table("workflow_status", schema=dbos_schema):
+        status = sa.table("workflow_status", sa.column("workflow_uuid"), schema=dbos_schema)
+        prefix = id_prefix(bot_id, symbol)
+        workflows = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(status)
+            .where(status.c.workflow_uuid.startswith(prefix, autoescape=True))
+        ).scalar_one()
+    return DurableSide(version, int(workflows))
 
 
-def _refuse_existing(config: AppConfig, version: int) -> StateImportError:
-    return StateImportError(
-        f"{mask_database_url(config.durable.database_url)} already holds a Durable engine "
-        f"state (version {version}) for bot_id {config.bot_id!r} on {config.symbol!r}: "
-        "nothing imported. That state is the Durable bot's own; importing over it would "
-        "lose what it traded. Import into another durable.database_url, or give the "
-        "bot another bot_id"
-    )
+def _refuse_found(config: AppConfig, found: DurableSide) -> StateImportError | None:
+    """The refusal for what the database holds of the bot, None when it holds nothing."""
+    where = mask_database_url(config.durable.database_url)
+    bot = f"bot_id {config.bot_id!r} on {config.symbol!r}"
+    if found.version is not None:
+        return StateImportError(
+            f"{where} already holds a Durable engine state (version {found.version}) for "
+            f"{bot}: nothing imported. That state is the Durable bot's own and an import "
+            "never replaces it. Import into another durable.database_url, or give the bot "
+            "another bot_id"
+        )
+    if found.workflows:
+        return StateImportError(
+            f"{where} holds no state for {bot} but {found.workflows} DBOS workflow(s) of "
+            "it: the bot ran on this database and its state was removed. Its new decision "
+            "cycles would take the ids of recorded ones (they are named after the state "
+            "version), so nothing imported. Import into another durable.database_url, or "
+            "give the bot another bot_id"
+        )
+    return None
 
 
 def _refuse_running(config: AppConfig) -> StateImportError:
@@ -169,7 +216,8 @@ def check_import(config: AppConfig) -> None:
     """Refuse unless the Durable side may receive the bot's state (reads only).
 
     Raises:
-        StateImportError: The bot runs, or its database already holds its state.
+        StateImportError: The bot runs, or its database already holds its state or
+            DBOS workflows of it.
         InfrastructureError: The database cannot be read.
     """
     url = config.durable.database_url
@@ -177,9 +225,9 @@ def check_import(config: AppConfig) -> None:
         running = bot_running(url, config.bot_id, config.symbol)
     if running:
         raise _refuse_running(config)
-    version = durable_state_version(config)
-    if version is not None:
-        raise _refuse_existing(config, version)
+    refusal = _refuse_found(config, durable_side(config))
+    if refusal is not None:
+        raise refusal
 
 
 def import_state(config: AppConfig, state: GridState) -> None:
@@ -191,7 +239,8 @@ def import_state(config: AppConfig, state: GridState) -> None:
     The fill history is not in a Simple store, so ``mm_fills`` starts empty.
 
     Raises:
-        StateImportError: The bot runs, or the database already holds a state for it.
+        StateImportError: The bot runs, or the database already holds a state or DBOS
+            workflows of it.
         InfrastructureError: The database cannot be used.
     """
     if (state.bot_id, state.symbol) != (config.bot_id, config.symbol):
@@ -210,9 +259,9 @@ def import_state(config: AppConfig, state: GridState) -> None:
             try:
                 migrate.upgrade(engine)
                 with engine.begin() as conn:
-                    version = _stored_version(conn, config.bot_id, config.symbol)
-                    if version is not None:
-                        raise _refuse_existing(config, version)
+                    found = _durable_side(conn, config.bot_id, config.symbol)
+                    if (refusal := _refuse_found(config, found)) is not None:
+                        raise refusal
                     state.book.take_unsaved()  # every row is written below, not only changes
                     repository.save(
                         conn,
@@ -229,10 +278,11 @@ def import_state(config: AppConfig, state: GridState) -> None:
 
 
 __all__ = [
+    "DurableSide",
     "StateImportError",
     "StoredBot",
     "check_import",
-    "durable_state_version",
+    "durable_side",
     "import_state",
     "read_simple_state",
     "stored_bots",
