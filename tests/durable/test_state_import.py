@@ -272,3 +272,18 @@ def test_a_database_where_the_bot_ran_on_the_durable_engine_is_refused(
         err = _refused(args, capsys)
         assert "DBOS workflow(s)" in err and "nothing imported" in err
     assert _tables(database_url) == before
+
+
+def test_a_sqlite_database_in_a_missing_folder_is_refused_by_the_dry_run_too(
+    store_file: Path,
+    tmp_path: Path,
+    write_config: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nowhere' / 'bot.db'}"
+    config = write_config(durable={"database_url": url})
+    argv = ["state", "import", "--from", str(store_file), "--config", str(config)]
+    for args in (argv, [*argv, "--dry-run"]):
+        err = _refused(args, capsys)
+        assert f"the folder {tmp_path / 'nowhere'}" in err and "does not exist" in err
+    assert not (tmp_path / "nowhere").exists()

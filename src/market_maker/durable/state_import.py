@@ -216,11 +216,18 @@ def check_import(config: AppConfig) -> None:
     """Refuse unless the Durable side may receive the bot's state (reads only).
 
     Raises:
-        StateImportError: The bot runs, or its database already holds its state or
-            DBOS workflows of it.
+        StateImportError: The bot runs, its database already holds its state or DBOS
+            workflows of it, or a SQLite database's folder does not exist.
         InfrastructureError: The database cannot be read.
     """
     url = config.durable.database_url
+    parsed = sa.make_url(url)
+    folder = Path(parsed.database or ".").parent
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not folder.is_dir():
+        raise StateImportError(
+            f"durable.database_url: the folder {folder} of {mask_database_url(url)} does "
+            "not exist: nothing imported. Create it, or fix the URL"
+        )
     with database_errors(url):
         running = bot_running(url, config.bot_id, config.symbol)
     if running:
