@@ -21,8 +21,9 @@ from market_maker.cli.main import run
 from market_maker.config.loader import default_backtest_config_path, load_config
 from market_maker.data.candles import load_candles
 from market_maker.data.sample import sample_candles_path
-from market_maker.durable import repository
+from market_maker.durable import migrate, repository
 from market_maker.durable.bot_lock import acquire_bot_lock
+from market_maker.durable.database import create_engine
 from market_maker.engine.execution import CheckpointPolicy
 from market_maker.state import snapshot
 from market_maker.state.model import GridState
@@ -234,13 +235,20 @@ def test_a_running_bot_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config()
+    argv = ["state", "import", "--from", str(store_file), "-c", str(config)]
     lock = acquire_bot_lock(database_url, "sample", "BTC/USDT:USDT")  # as `run` holds it
     try:
-        err = _refused(["state", "import", "--from", str(store_file), "-c", str(config)], capsys)
+        database = create_engine(database_url)  # a starting bot, before its first save
+        migrate.upgrade(database)
+        database.dispose()
+        before = _tables(database_url)
+        errors = [_refused(args, capsys) for args in (argv, [*argv, "--dry-run"])]
     finally:
         lock.release()
-    assert "is running" in err and "nothing imported" in err and "market-maker stop" in err
-    assert _tables(database_url) is None
+    for err in errors:
+        assert "is running" in err and "nothing imported" in err and "market-maker stop" in err
+    assert before is not None and before["mm_state"] == []
+    assert _tables(database_url) == before
 
 
 def test_a_database_where_the_bot_ran_on_the_durable_engine_is_refused(
@@ -287,3 +295,19 @@ def test_a_sqlite_database_in_a_missing_folder_is_refused_by_the_dry_run_too(
         err = _refused(args, capsys)
         assert f"the folder {tmp_path / 'nowhere'}" in err and "does not exist" in err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_store_written_by_a_newer_release_is_refused(
+    store_file: Path,
+    write_config: Callable[..., Path],
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with sqlite3.connect(store_file) as conn:
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    err = _refused(
+        ["state", "import", "--from", str(store_file), "-c", str(write_config())], capsys
+    )
+    assert "schema version 2, newer than version 1" in err and "upgrade market-maker" in err
+    assert _tables(database_url) is None

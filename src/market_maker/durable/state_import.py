@@ -79,6 +79,12 @@ def stored_bots(path: Path) -> list[StoredBot]:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         columns = tuple(r[1] for r in conn.execute("PRAGMA table_info(bot_state)"))
+        if version > SCHEMA_VERSION:
+            raise StateImportError(
+                f"{where}: the store has schema version {version}, newer than version "
+                f"{SCHEMA_VERSION} that this market-maker reads: it was written by a newer "
+                "release; upgrade market-maker"
+            )
         if version != SCHEMA_VERSION or columns != COLUMNS:
             raise StateImportError(
                 f"{where}: not a Simple engine store: expected schema version "
