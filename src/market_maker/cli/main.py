@@ -33,6 +33,7 @@ from market_maker.cli.run_ops import (
     run_logging,
     then,
 )
+from market_maker.cli.state import state_app
 from market_maker.config.app import AppConfig, DurableConfig
 from market_maker.config.loader import (
     ConfigError,
@@ -363,6 +364,7 @@ def backtest(
 app.command("paper-exchange")(paper_exchange)
 app.command("download")(download)
 install_operator_commands(app)
+app.add_typer(state_app, name="state")
 
 
 def settings(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any, bool]]:
