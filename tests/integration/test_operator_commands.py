@@ -6,7 +6,7 @@ by the runner on its own thread between decisions, each with its outcome recorde
 with what it did, refused with the reason and nothing changed, or failed.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +24,13 @@ from market_maker.domain.enums import (
 from market_maker.domain.orders import PlaceOrderRequest
 from market_maker.durable import migrate
 from market_maker.durable.database import create_engine
-from market_maker.ops.commands import Command, CommandKind, CommandQueue, CommandStatus
+from market_maker.ops.commands import (
+    Command,
+    CommandKind,
+    CommandQueue,
+    CommandStatus,
+    wall_ms,
+)
 from market_maker.slots.client_ids import id_prefix
 from market_maker.stores.memory import MemoryStore
 from tests.integration.test_live_runner import SYMBOL, Run, make_venue
@@ -70,10 +76,14 @@ def test_a_queue_keeps_each_bots_commands_in_order_and_finishes_each_once(
 class Operated:
     """A runner with a command channel; ``send`` queues a command as another process would."""
 
-    def __init__(self, tmp_path: Path, steps_before: int = 0) -> None:
+    def __init__(
+        self, tmp_path: Path, steps_before: int = 0, queued: Sequence[CommandKind] = ()
+    ) -> None:
         self.database = create_engine(f"sqlite:///{tmp_path / 'ops.db'}")
         migrate.upgrade(self.database)
         self.queue = CommandQueue(self.database, "live", "BTC/USDT")
+        # sent while the bot was not running: before this run (its runner) existed
+        self.queued = [self.send(kind) for kind in queued]
         self.venue = make_venue()
         self.script = Script([])
         self.run = Run(self.venue, MemoryStore(), self.script)
@@ -150,9 +160,8 @@ def test_commands_are_carried_out_between_polls_with_their_outcome(tmp_path: Pat
 def test_commands_queued_while_stopped_run_at_the_start_and_a_stop_is_refused(
     tmp_path: Path,
 ) -> None:
-    ops = Operated(tmp_path)
-    stop = ops.send(CommandKind.STOP)
-    reset = ops.send(CommandKind.RISK_RESET)
+    ops = Operated(tmp_path, queued=[CommandKind.STOP, CommandKind.RISK_RESET])
+    stop, reset = ops.queued
     ops.script.steps = [*ops.venue.minute(0, "100000", "99990")]
     ops.run.run()
     assert ops.outcome(stop).status is CommandStatus.REFUSED
@@ -160,6 +169,18 @@ def test_commands_queued_while_stopped_run_at_the_start_and_a_stop_is_refused(
     assert ops.outcome(reset).status is CommandStatus.DONE
     assert ops.run.engine.stopped == 1  # it ran to the end of its script: the stop was void
     assert ops.run.runner.commands_done == 2
+
+
+def test_a_stop_sent_while_the_bot_starts_up_is_carried_out(tmp_path: Path) -> None:
+    ops = Operated(tmp_path)
+    while wall_ms() <= ops.run.runner.created_wall_ms:  # at most a millisecond
+        pass
+    stop = ops.send(CommandKind.STOP)  # the run exists (it takes its lock as it starts)
+    ops.script.steps = [*ops.venue.minute(0, "100000", "99990")]
+    ops.run.run()
+    assert ops.outcome(stop).status is CommandStatus.DONE, ops.outcome(stop).result
+    assert ops.run.engine.stopped == 1
+    assert not any(e[0] == "price" for e in ops.run.engine.log)  # stopped before trading
 
 
 def test_a_dry_run_reconciliation_changes_nothing_and_apply_corrects(tmp_path: Path) -> None:

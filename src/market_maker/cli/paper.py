@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -39,6 +40,20 @@ DEFAULT_HOST = "127.0.0.1"
 """Listen on localhost only unless told otherwise: the API has no authentication."""
 DEFAULT_PORT = 8765
 """The port the paper exchange listens on by default."""
+
+
+def venue_port(config: AppConfig, host: str) -> int:
+    """Where a bot of ``config`` looks for this exchange: its ``venue.url``'s port, if local.
+
+    So ``paper-exchange --config bot.yaml`` listens where ``run --config bot.yaml`` connects.
+    """
+    url = config.venue.url
+    if url is not None:
+        parsed = urlsplit(url)
+        local = {host, "127.0.0.1", "localhost", "::1"}
+        if parsed.hostname in local and parsed.port is not None:
+            return parsed.port
+    return DEFAULT_PORT
 
 
 def paper_exchange(
@@ -82,8 +97,15 @@ def paper_exchange(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
     port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
-    ] = DEFAULT_PORT,
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port to listen on (0 picks a free one). Default: the port of the "
+            f"configuration's venue.url when it points at this host, else {DEFAULT_PORT}.",
+            show_default=False,
+        ),
+    ] = None,
     speed: Annotated[
         float,
         typer.Option(
@@ -200,7 +222,7 @@ def paper_exchange(
         app_config,
         data,
         host=host,
-        port=port,
+        port=port if port is not None else venue_port(app_config, host),
         speed=speed,
         binance=options,
         trades=trades_path,

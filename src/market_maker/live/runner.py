@@ -59,7 +59,7 @@ from market_maker.live.sources import (
     VenueInfo,
 )
 from market_maker.ops import operator
-from market_maker.ops.commands import Command, CommandKind, CommandStatus
+from market_maker.ops.commands import Command, CommandKind, CommandStatus, wall_ms
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,9 @@ class LiveRunner:
         self.on_tick_to_order = on_tick_to_order
         self.on_poll = on_poll
         self.commands = commands
+        # Commands sent before this (wall clock) were sent while the bot was not running: a
+        # stop sent later, while it starts up (its lock is taken in engine.start), is meant.
+        self.created_wall_ms = wall_ms()
         self.commands_done = 0  # operator commands carried out (any outcome)
         self.exit_cancels = 0  # opening orders cancelled at a graceful stop
         self.last_error: tuple[int, str] | None = None  # time and text of the latest one
@@ -253,7 +256,8 @@ class LiveRunner:
         """Carry out the operators' pending commands (at most once a ``COMMANDS_EVERY_MS``).
 
         ``at_start``: the commands queued while the bot was stopped; a ``stop`` among them
-        is refused. An unexpected failure is recorded as the command's outcome, then raised.
+        is refused (one sent while this run was starting up is carried out). An unexpected
+        failure is recorded as the command's outcome, then raised.
         """
         if self.commands is None:
             return
@@ -263,7 +267,8 @@ class LiveRunner:
         self._commands_due_ms = now + COMMANDS_EVERY_MS
         for command in self.commands.pending():
             self.commands_done += 1
-            if at_start and command.kind is CommandKind.STOP:
+            stale = command.created_ms <= self.created_wall_ms
+            if at_start and command.kind is CommandKind.STOP and stale:
                 self.commands.finish(
                     command.id,
                     CommandStatus.REFUSED,
