@@ -20,6 +20,7 @@ must outlive it for the audit). A second Ctrl-C stops at once, without them.
 The CLI imports this module only for that command (it pulls in ccxt and DBOS).
 """
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -132,6 +133,7 @@ class EndOfData:
         self.pacer = pacer
         self.monotonic = monotonic
         self.interrupted = False
+        self._signals = itertools.count()  # signals received so far
         self._next_check = float("-inf")
         self._frozen_polls = 0
 
@@ -141,7 +143,7 @@ class EndOfData:
         Raises:
             KeyboardInterrupt: On the second call: stop at once.
         """
-        if self.interrupted:
+        if next(self._signals):  # one step: a nested second handler cannot slip in between
             raise KeyboardInterrupt
         self.interrupted = True
         self.pacer.halt()

@@ -9,6 +9,7 @@ Nothing is placed before the connection has authenticated (``connect`` reads the
 first) and the start-up safety checks have passed.
 """
 
+import itertools
 import logging
 import os
 import signal
@@ -212,6 +213,33 @@ def _connect(
         ) from exc
 
 
+class SignalStop:
+    """The handler of SIGINT and SIGTERM: the first stops gracefully, a second exits at once.
+
+    The signals are counted before anything else: a second signal's handler can run inside
+    the first's (Python runs handlers between bytecodes), and ``next`` on a C iterator is one
+    step, so a second signal is never taken for a first.
+    """
+
+    def __init__(self, runner: LiveRunner, exit_now: Callable[[int], object] = os._exit) -> None:
+        self.runner = runner
+        self.exit_now = exit_now
+        self._received = itertools.count()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        """Handle one signal."""
+        if next(self._received):
+            log.warning(
+                "second signal: exiting now without saving; the next start resumes from the "
+                "last checkpoint"
+            )
+            logging.shutdown()  # flush the handlers: os._exit skips every cleanup
+            self.exit_now(130)
+            return
+        self.runner.request_stop()
+        log.info("stopping: finishing the decision in hand, then saving (signal again to exit)")
+
+
 def _run_until_signal(runner: LiveRunner) -> None:
     """Run; the first SIGINT/SIGTERM stops gracefully, a second one exits at once.
 
@@ -220,18 +248,7 @@ def _run_until_signal(runner: LiveRunner) -> None:
     process on the spot (exit status 130), as a crash would: the Durable engine resumes
     from its last checkpoint and its recorded workflows at the next start.
     """
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        if runner.stop_requested.is_set():
-            log.warning(
-                "second signal: exiting now without saving; the next start resumes from the "
-                "last checkpoint"
-            )
-            logging.shutdown()  # flush the handlers: os._exit skips every cleanup
-            os._exit(130)
-        log.info("stopping: finishing the decision in hand, then saving (signal again to exit)")
-        runner.request_stop()
-
+    stop = SignalStop(runner)
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         runner.run()
