@@ -10,6 +10,8 @@ for a connection (``CONNECT_TIMEOUT_S``, or the URL's ``connect_timeout``): a se
 never answers fails the start instead of hanging it.
 """
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,9 +46,38 @@ def create_engine(url: str, *, connect: bool = True) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect)
         if connect:
+            enable_wal(engine)
+    return engine
+
+
+WAL_WAIT_S = 30.0
+"""Longest wait to switch a fresh SQLite file to WAL while other processes open it too."""
+
+
+def enable_wal(
+    engine: sa.Engine,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> None:
+    """Switch ``engine``'s SQLite file to WAL, waiting for other processes opening it.
+
+    Changing the journal mode needs the file to itself, and SQLite answers "database is
+    locked" at once instead of using the busy timeout: bots starting together on a fresh
+    file failed their start. Retried with a short backoff for up to ``WAL_WAIT_S``; a file
+    already in WAL (every later start) needs no switch.
+    """
+    deadline, pause = monotonic() + WAL_WAIT_S, 0.01
+    while True:
+        try:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-    return engine
+            return
+        except sa.exc.OperationalError as exc:
+            if "database is locked" not in str(exc) or monotonic() >= deadline:
+                raise
+        sleep(pause)  # another process holds the file for its own switch: a brief wait
+        pause = min(pause * 2, 0.5)
 
 
 __all__ = ["CONNECT_TIMEOUT_S", "connect_args", "create_engine"]
