@@ -158,17 +158,17 @@ def test_the_runbooks_walked_on_a_paper_bot(tmp_path: Path) -> None:
         # market time stands still from here: once the bot decided at the last price, its
         # resting orders change no more; pick one both the bot and the exchange hold open
         # (the bot's published view may lag a fill by a couple of seconds)
-        market = control.market()
-        wait_for_bot(bot, lambda s: market.seen_by(s["last_update_ms"]), "the bot caught up")
-
         def resting_orders() -> list[dict[str, Any]]:
+            market = control.market()
+            wait_for_bot(bot, lambda s: market.seen_by(s["last_update_ms"]), "the bot caught up")
             on_exchange = {o["clientOrderId"] for o in hand.fetch_open_orders(SYMBOL)}
             booked = mm_json(config, "orders")
             return [
                 o for o in booked if o["status"] == "NEW" and o["client_order_id"] in on_exchange
             ]
 
-        wait_until(lambda: bool(resting_orders()), "a resting order", 60)
+        # none may rest at this candle (all filled on the way): let the market move on a bit
+        advance_until(px, lambda: bool(resting_orders()), "a resting order", 1)
         resting = resting_orders()[0]
         refused = mm_json(config, "slot", "release", resting["level"], check=1)
         assert refused["status"] == "refused"
