@@ -54,6 +54,7 @@ MODULES = [
     "strategy/sizing.py",
     "strategy/target.py",
     "engine/execution.py",
+    "engine/order_log.py",
     "engine/grid.py",
     "engine/risk_gate.py",
     "engine/upkeep.py",
@@ -68,8 +69,10 @@ MODULES = [
     "indicators/__init__.py",
     "indicators/atr.py",
     "backtest/replay.py",
+    "backtest/result.py",
     "backtest/tick_replay.py",
     "data/candle_columns.py",
+    "data/fields.py",
 ]
 
 

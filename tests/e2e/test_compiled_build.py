@@ -78,6 +78,35 @@ def test_the_compiled_copy_writes_the_same_report_as_the_source(
     assert ours == pure
 
 
+COMPILED_BEHAVIOUR_TESTS = (
+    "tests/unit/test_candles.py",
+    "tests/unit/test_bounded_memory.py",
+    "tests/durable/test_order_log.py",
+)
+"""Unit tests of modules whose compiled code could behave differently (mypyc checks types,
+unpacks iterators and reads class attributes its own way): candle loading and columns, the
+fill log, the engine and its order log."""
+
+
+@pytest.mark.timeout(1200)
+def test_the_compiled_modules_pass_their_unit_tests(compiled: Path) -> None:
+    """The tests import the compiled copy (``PYTHONPATH``), and their modules are compiled."""
+    for module in ("data.candle_columns", "data.fields", "backtest.result", "engine.order_log"):
+        assert _module_file(f"market_maker.{module}", compiled).endswith(".so"), module
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        + [str(ROOT / test) for test in COMPILED_BEHAVIOUR_TESTS],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(compiled)},
+    )
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
 @pytest.mark.timeout(1200)
 def test_the_compiled_copy_runs_the_durable_bot_through_kills_and_restarts(
     compiled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

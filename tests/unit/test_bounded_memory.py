@@ -7,7 +7,7 @@ resident memory itself.
 
 import json
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -230,3 +230,36 @@ def test_iterated_candles_equal_indexed_ones_to_the_digit(texts: list[str]) -> N
         made = (candle.open, candle.high, candle.low, candle.close, candle.volume)
         assert [v.as_tuple() for v in made] == [D(t).as_tuple() for t in texts[n : n + 5]]
         assert candle == indexed
+
+
+_TEXTS = ["95505.4", "95505.40", "95505.5", "7", "0", "0.00", "-1", "3000000000.5", "-0", "1E+200"]
+"""Values that repeat across a candle's fields with and without the same digits, a wide
+coefficient (int64), and two kept whole (a negative zero, an exponent beyond int8)."""
+
+
+@given(
+    rows=st.lists(st.lists(st.sampled_from(_TEXTS), min_size=5, max_size=5), min_size=1),
+    with_texts=st.booleans(),
+    start=st.integers(0, 3),
+    step=st.sampled_from([1, 1, 2]),
+    low_precision=st.booleans(),
+)
+def test_candles_read_back_as_written_however_their_fields_repeat(
+    rows: list[list[str]], with_texts: bool, start: int, step: int, low_precision: bool
+) -> None:
+    builder = CandleColumnsBuilder()
+    for n, row in enumerate(rows):
+        values = tuple(D(t) for t in row)
+        builder.append(n * 60_000, values, row if with_texts else None)  # type: ignore[arg-type]
+    candles = builder.build(SYM, 60)[start::step]
+    expected = rows[start::step]
+    with localcontext() as context:
+        if low_precision:
+            context.prec = 5  # a product would round here: read row by row, exactly
+        iterated = list(candles)
+    assert len(iterated) == len(expected) == len(candles)
+    for n, (candle, row) in enumerate(zip(iterated, expected, strict=True)):
+        made = (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        assert [v.as_tuple() for v in made] == [D(t).as_tuple() for t in row]
+        assert candle == candles[n]
+        assert candle.open_time_ms == (start + n * step) * 60_000

@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, Final, overload
 
 MAX_EQUITY_POINTS = 5_000
 """Most points an equity curve keeps, however long the run (even: see ``EquityCurve``)."""
@@ -69,7 +69,7 @@ class FillLog(Sequence[FillRecord]):
     holds the separator, is kept as it is.
     """
 
-    BLOCK = 1024
+    BLOCK: Final = 1024
     """Fills per compressed block."""
 
     __slots__ = ("_blocks", "_ends", "_kept", "_read", "_text", "_times")

@@ -15,8 +15,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic_core import PydanticCustomError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 INVALID_SETTING = "invalid_setting"
 """Error type of a setting refused with its own fix; context: ``shown`` and ``fix``."""
@@ -68,6 +66,10 @@ def check_database_url(url: str) -> None:
             that is not installed, a port out of range, or a SQLite file whose folder is
             missing (or that is a folder itself).
     """
+    # Imported here: SQLAlchemy takes a quarter second to import, and a backtest needs none.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     shown = repr(mask_database_url(url))
     try:
         parsed = make_url(url)

@@ -177,6 +177,12 @@ class _Rows:
     def ts(self, k: int) -> int:
         return self.times[self.kept[k]]
 
+    def kept_times(self) -> Sequence[int]:
+        """The open times of the kept rows, in order (``ts(k)`` is ``kept_times()[k]``)."""
+        if len(self.kept) == len(self.times):
+            return self.times
+        return [self.times[i] for i in self.kept]
+
     def drop(self, positions: list[int]) -> None:
         """Drop the kept rows at ``positions`` (increasing)."""
         if positions:
@@ -309,9 +315,10 @@ def _assemble(
 def _increasing(rows: _Rows, bad: list[tuple[int, str]]) -> None:
     dropped: list[int] = []
     last = -1  # position of the last kept row
+    times = rows.kept_times()
     for k in range(len(rows)):
-        ts = rows.ts(k)
-        if last >= 0 and ts <= (previous := rows.ts(last)):
+        ts = times[k]
+        if last >= 0 and ts <= (previous := times[last]):
             relation = "the same as" if ts == previous else "before"
             bad.append(
                 (
@@ -327,9 +334,7 @@ def _increasing(rows: _Rows, bad: list[tuple[int, str]]) -> None:
 
 
 def _infer_interval_ms(rows: _Rows, file: str) -> int:
-    times: Sequence[int] = rows.times
-    if len(rows) != len(times):
-        times = [rows.ts(k) for k in range(len(rows))]
+    times = rows.kept_times()
     steps = Counter(b - a for a, b in itertools.pairwise(times))
     interval_ms = min(steps.items(), key=lambda item: (-item[1], item[0]))[0]
     if interval_ms % 1000:
@@ -344,11 +349,10 @@ def _infer_interval_ms(rows: _Rows, file: str) -> int:
 
 
 def _on_grid(rows: _Rows, interval_ms: int, bad: list[tuple[int, str]]) -> None:
-    count = len(rows)
-    phase = Counter(rows.ts(k) % interval_ms for k in range(count)).most_common(1)[0][0]
+    times = rows.kept_times()
+    phase = Counter(ts % interval_ms for ts in times).most_common(1)[0][0]
     dropped: list[int] = []
-    for k in range(count):
-        ts = rows.ts(k)
+    for k, ts in enumerate(times):
         if ts % interval_ms != phase:
             bad.append(
                 (
@@ -367,8 +371,9 @@ def _gaps(
 ) -> list[tuple[int, str]]:
     bad_lines = sorted(line for line, _ in bad)
     found = []
-    for k in range(1, len(rows)):
-        previous_ts, ts = rows.ts(k - 1), rows.ts(k)
+    times = rows.kept_times()
+    for k in range(1, len(times)):
+        previous_ts, ts = times[k - 1], times[k]
         step = ts - previous_ts
         if step == interval_ms:
             continue

@@ -160,6 +160,7 @@ class DirectExecution:
         assert ledger is not None, "open() first"
         exchange = self.exchange
         outcomes: list[Outcome] = []
+        debug = log.isEnabledFor(logging.DEBUG)  # backtests skip the calls, not only the lines
         for action in actions:
             ledger.record_intents((action,))
             ledger.changed()  # the intent is saved before the call (write-ahead)
@@ -181,10 +182,12 @@ class DirectExecution:
                     ledger.book_reports((), (action.client_order_id,))
                     outcomes.append((None, False))
                 continue
-            log_outcome(log, action, report, True, workflow_id=None, level=logging.DEBUG)
+            if debug:
+                log_outcome(log, action, report, True, workflow_id=None, level=logging.DEBUG)
             if report is not None:  # None: a cancel found the order finished already
                 fills = ledger.book_reports((report,), ())
-                log_fills(log, fills, workflow_id=None, level=logging.DEBUG)
+                if fills and debug:
+                    log_fills(log, fills, workflow_id=None, level=logging.DEBUG)
                 ledger.changed()
             outcomes.append((report, True))
         return outcomes
@@ -194,7 +197,8 @@ class DirectExecution:
         ledger = self._ledger
         assert ledger is not None, "open() first"
         fills = ledger.book_reports((update,), ())
-        log_fills(log, fills, workflow_id=None, level=logging.DEBUG)
+        if fills and log.isEnabledFor(logging.DEBUG):
+            log_fills(log, fills, workflow_id=None, level=logging.DEBUG)
         ledger.changed()
 
     def save(self, state: GridState) -> None:

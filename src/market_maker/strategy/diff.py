@@ -125,7 +125,8 @@ def build_actions(
             complete = False
 
     generation = next_generation
-    for t in sorted(to_place, key=lambda t: (abs(t.price - price), t.price, t.side.value)):
+    # Nearest first; at one price the buy first (False sorts first; no enum `value` lookup).
+    for t in sorted(to_place, key=lambda t: (abs(t.price - price), t.price, t.side is Side.SELL)):
         busy = slots.get(t.level)
         if busy is not None and busy.status is not SlotStatus.FREE:
             complete = False
