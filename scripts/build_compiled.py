@@ -72,6 +72,7 @@ MODULES = [
     "backtest/result.py",
     "backtest/tick_replay.py",
     "data/candle_columns.py",
+    "data/candles.py",
     "data/fields.py",
 ]
 

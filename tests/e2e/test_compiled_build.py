@@ -86,13 +86,20 @@ COMPILED_BEHAVIOUR_TESTS = (
 """Unit tests of modules whose compiled code could behave differently (mypyc checks types,
 unpacks iterators and reads class attributes its own way): candle loading and columns, the
 fill log, the engine and its order log."""
+COMPILED_UNDER_TEST = (
+    "market_maker.data.candles",
+    "market_maker.data.candle_columns",
+    "market_maker.data.fields",
+    "market_maker.backtest.result",
+    "market_maker.engine.order_log",
+)
 
 
 @pytest.mark.timeout(1200)
 def test_the_compiled_modules_pass_their_unit_tests(compiled: Path) -> None:
     """The tests import the compiled copy (``PYTHONPATH``), and their modules are compiled."""
-    for module in ("data.candle_columns", "data.fields", "backtest.result", "engine.order_log"):
-        assert _module_file(f"market_maker.{module}", compiled).endswith(".so"), module
+    for module in COMPILED_UNDER_TEST:
+        assert _module_file(module, compiled).endswith(".so"), module
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
         + [str(ROOT / test) for test in COMPILED_BEHAVIOUR_TESTS],

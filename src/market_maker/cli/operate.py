@@ -16,7 +16,7 @@ import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,8 +26,11 @@ from market_maker.config.app import AppConfig
 from market_maker.config.loader import load_config
 from market_maker.config.urls import mask_database_url
 from market_maker.domain.errors import MarketMakerError
-from market_maker.ops.commands import Command, CommandKind, CommandQueue, CommandStatus
-from market_maker.ops.reads import BotReading, read_bot, read_commands, read_fills
+from market_maker.ops.command_kinds import CommandKind, CommandStatus
+
+if TYPE_CHECKING:  # the queue and the reads import SQLAlchemy: only the commands need it
+    from market_maker.ops.commands import Command, CommandQueue
+    from market_maker.ops.reads import BotReading
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Configuration file of the bot.", show_default=False)
@@ -71,7 +74,9 @@ def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True))
 
 
-def _reading(config: AppConfig, config_path: Path) -> BotReading:
+def _reading(config: AppConfig, config_path: Path) -> "BotReading":
+    from market_maker.ops.reads import read_bot
+
     reading = read_bot(config)
     if reading.state is None:
         raise MarketMakerError(
@@ -82,7 +87,7 @@ def _reading(config: AppConfig, config_path: Path) -> BotReading:
     return reading
 
 
-def _state(reading: BotReading) -> dict[str, Any]:
+def _state(reading: "BotReading") -> dict[str, Any]:
     assert reading.state is not None  # _reading refuses a bot without state
     return reading.state
 
@@ -129,7 +134,7 @@ def status(config: ConfigOption, as_json: JsonOption = False) -> None:
     Console().print(table)
 
 
-def status_report(reading: BotReading) -> dict[str, Any]:
+def status_report(reading: "BotReading") -> dict[str, Any]:
     """``status --json``: the read model, whether it runs, its latest run and published view."""
     run = reading.run
     return {
@@ -235,6 +240,8 @@ def fills(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N.")] = None,
 ) -> None:
     """The fills the bot booked (its fill table), oldest first."""
+    from market_maker.ops.reads import read_fills
+
     app_config = load_config(config)
     rows = read_fills(
         app_config,
@@ -294,6 +301,8 @@ def commands(
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
 ) -> None:
     """The latest operator commands sent to the bot, who sent them and their outcome."""
+    from market_maker.ops.reads import read_commands
+
     app_config = load_config(config)
     found = read_commands(app_config, limit)
     if as_json:
@@ -337,6 +346,7 @@ def send(
     """Queue ``kind`` for the bot of ``config_path``; wait for a running bot's outcome."""
     from market_maker.durable import migrate
     from market_maker.durable.database import create_engine
+    from market_maker.ops.commands import CommandQueue
 
     config = load_config(config_path)
     reading = _reading(config, config_path)
@@ -355,7 +365,7 @@ def send(
     _report(command, outcome, reading.running, as_json)
 
 
-def _wait(queue: CommandQueue, command: Command, wait_s: float) -> Command | None:
+def _wait(queue: "CommandQueue", command: "Command", wait_s: float) -> "Command | None":
     deadline = time.monotonic() + wait_s
     while True:
         found = queue.get(command.id)
@@ -366,7 +376,7 @@ def _wait(queue: CommandQueue, command: Command, wait_s: float) -> Command | Non
         time.sleep(POLL_S)  # polling the bot's answer in its database: nothing signals it
 
 
-def _report(command: Command, outcome: Command | None, running: bool, as_json: bool) -> None:
+def _report(command: "Command", outcome: "Command | None", running: bool, as_json: bool) -> None:
     if as_json:
         _echo_json((outcome or command).as_json())
     elif outcome is not None:

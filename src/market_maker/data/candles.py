@@ -217,7 +217,8 @@ def _parse_csv_fields(fields: list[str]) -> tuple[int, Decimal, Decimal, Decimal
         )
     try:
         ts_ms = int(fields[0])
-        open_, high, low, close, volume = map(Decimal, fields[1:])
+        # A list, not map(): compiled, unpacking an iterator turns its error into ValueError.
+        open_, high, low, close, volume = [Decimal(text) for text in fields[1:]]
         good = (
             ts_ms >= 0
             and open_.is_finite()
@@ -248,7 +249,7 @@ def _parse_columnar_values(
     if date_ns < 0 or date_ns % 1_000_000:
         raise RowError(f"date: expected a whole millisecond after 1970, found {date_ns} ns")
     try:  # fast path: floats via their shortest repr; anything odd takes the slow path
-        open_, high, low, close, volume = map(Decimal, map(repr, values[1:]))
+        open_, high, low, close, volume = [Decimal(repr(value)) for value in values[1:]]
         good = (
             open_.is_finite()
             and high.is_finite()

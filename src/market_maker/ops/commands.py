@@ -17,33 +17,12 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 
 from market_maker.durable import schema
-
-
-class CommandKind(StrEnum):
-    """What an operator can ask a bot to do."""
-
-    STOP = "stop"
-    RISK_RESET = "risk_reset"
-    HALT = "halt"
-    BREAKER_RESET = "breaker_reset"
-    SLOT_RELEASE = "slot_release"
-    CANCEL_OPENINGS = "cancel_openings"
-    RECONCILE = "reconcile"
-
-
-class CommandStatus(StrEnum):
-    """Where a command stands."""
-
-    PENDING = "pending"
-    DONE = "done"
-    REFUSED = "refused"
-    FAILED = "failed"
+from market_maker.ops.command_kinds import CommandKind, CommandStatus
 
 
 def wall_ms() -> int:
