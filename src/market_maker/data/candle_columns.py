@@ -42,18 +42,12 @@ _SAFE_PRECISION = 19
 """Digits of the largest ``int64`` coefficient: a context this precise multiplies exactly."""
 
 
-def split_decimal(value: Decimal, text: str | None = None) -> tuple[int, int] | None:
+def split_decimal(value: Decimal) -> tuple[int, int] | None:
     """``(coefficient, exponent)`` with ``value == coefficient * 10**exponent``, same digits.
 
-    ``text``, when given, is the text ``value`` was parsed from: plain decimal text
-    (``"95505.40"``) is split without asking ``value``. Returns ``None`` for a value that
-    has no such pair in range (not finite, a negative zero, or an exponent beyond ``int8``).
+    Returns ``None`` for a value that has no such pair in range (not finite, a negative
+    zero, or an exponent beyond ``int8``).
     """
-    if text is not None:
-        dot = text.find(".")
-        digits = text if dot < 0 else text.replace(".", "", 1)
-        if digits.isascii() and digits.isdigit():
-            return int(digits), (0 if dot < 0 else dot + 1 - len(text))
     if not value.is_finite():
         return None
     sign, digit_tuple, exp = value.as_tuple()
@@ -74,7 +68,15 @@ class _Column:
         self.big: dict[int, Decimal] = {}
 
     def append(self, value: Decimal, text: str | None) -> None:
-        pair = split_decimal(value, text)
+        """Add ``value``; ``text``, when given, is the text it was parsed from."""
+        pair: tuple[int, int] | None = None
+        if text is not None:  # plain decimal text ("95505.40") is split without the value
+            dot = text.find(".")
+            digits = text if dot < 0 else text.replace(".", "", 1)
+            if digits.isascii() and digits.isdigit():
+                pair = int(digits), (0 if dot < 0 else dot + 1 - len(text))
+        if pair is None:
+            pair = split_decimal(value)
         if pair is not None:
             coefficient, exp = pair
             if not -_2_31 <= coefficient < _2_31:  # rare: a wider array, or the side table
@@ -131,15 +133,8 @@ class CandleColumnsBuilder:
         if texts is None:
             for column, value in zip(self.columns, values, strict=True):
                 column.append(value, None)
-            return
-        for column, value, text in zip(self.columns, values, texts, strict=True):
-            # Most values are short plain decimals: split here, without a call per value.
-            dot = text.find(".")
-            digits = text if dot < 0 else text.replace(".", "", 1)
-            if len(digits) < 10 and digits.isascii() and digits.isdigit():  # fits int32
-                column.coefficients.append(int(digits))
-                column.exponents.append(0 if dot < 0 else dot + 1 - len(text))
-            else:
+        else:
+            for column, value, text in zip(self.columns, values, texts, strict=True):
                 column.append(value, text)
 
     def build(
