@@ -151,7 +151,7 @@ class _Rows:
     """The good rows read so far: line numbers and open times, their values in columns.
 
     ``kept`` lists the rows still in the series (indices in the order read), as the
-    checks drop rows; ``line(k)`` and ``ts(k)`` read the ``k``-th kept row.
+    checks drop rows; ``line(k)`` and ``kept_times()[k]`` read the ``k``-th kept row.
     """
 
     __slots__ = ("kept", "lines", "times", "values")
@@ -174,11 +174,8 @@ class _Rows:
     def line(self, k: int) -> int:
         return self.lines[self.kept[k]]
 
-    def ts(self, k: int) -> int:
-        return self.times[self.kept[k]]
-
     def kept_times(self) -> Sequence[int]:
-        """The open times of the kept rows, in order (``ts(k)`` is ``kept_times()[k]``)."""
+        """The open times of the kept rows, in order (the ``k``-th kept row's at ``k``)."""
         if len(self.kept) == len(self.times):
             return self.times
         return [self.times[i] for i in self.kept]
