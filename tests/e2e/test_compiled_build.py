@@ -8,6 +8,7 @@ exchange through kills and restarts.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,51 @@ def _module_file(module: str, pythonpath: Path) -> str:
     return probe.stdout.strip()
 
 
+def _value_types() -> list[tuple[str, str]]:
+    """(module, class) of every ``@value`` type in the source."""
+    found = []
+    for path in sorted((ROOT / "src/market_maker").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
+        found += [
+            (module, name) for name in re.findall(r"^@value\nclass (\w+)", path.read_text(), re.M)
+        ]
+    return found
+
+
+@pytest.mark.timeout(1200)
+def test_the_value_types_are_native_classes_in_the_compiled_copy(compiled: Path) -> None:
+    """A native (C extension) class keeps its fields in the instance struct: no ``__slots__``
+    in its namespace, no ``__dict__`` on its instances, still a dataclass with value
+    equality and hashing."""
+    types = _value_types()
+    assert len(types) >= 16
+    probe = "\n".join(
+        [
+            "import dataclasses, importlib, json, sys",
+            "out = {}",
+            "for module, name in json.loads(sys.argv[1]):",
+            "    cls = getattr(importlib.import_module(module), name)",
+            "    out[name] = ['__slots__' in vars(cls), dataclasses.is_dataclass(cls),",
+            "                 cls.__hash__ is not None and cls.__eq__ is not object.__eq__]",
+            "print(json.dumps(out))",
+        ]
+    )
+
+    def shapes(pythonpath: Path) -> dict[str, list[bool]]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, json.dumps(types)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(pythonpath)},
+        )
+        found: dict[str, list[bool]] = json.loads(done.stdout)
+        return found
+
+    assert all(shape == [False, True, True] for shape in shapes(compiled).values())
+    assert all(shape == [True, True, True] for shape in shapes(ROOT / "src").values())
+
+
 @pytest.mark.timeout(1200)  # compiling the hot path takes 30-70 s on this machine
 def test_the_compiled_copy_writes_the_same_report_as_the_source(
     compiled: Path, tmp_path: Path
@@ -82,10 +128,14 @@ COMPILED_BEHAVIOUR_TESTS = (
     "tests/unit/test_candles.py",
     "tests/unit/test_bounded_memory.py",
     "tests/durable/test_order_log.py",
+    "tests/unit/test_book.py",
+    "tests/unit/test_identity_memo.py",
+    "tests/unit/test_proto_convert.py",
 )
 """Unit tests of modules whose compiled code could behave differently (mypyc checks types,
 unpacks iterators and reads class attributes its own way): candle loading and columns, the
-fill log, the engine and its order log."""
+fill log, the engine and its order log, and the value types (native classes there) in the
+slot book, the identity memo and the protobuf conversions."""
 COMPILED_UNDER_TEST = (
     "market_maker.data.candles",
     "market_maker.data.candle_columns",
