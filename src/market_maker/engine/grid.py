@@ -35,7 +35,6 @@ from market_maker.engine.execution import (
     CheckpointPolicy,
     DirectExecution,
     Execution,
-    Outcome,
 )
 from market_maker.engine.risk_gate import RiskGate
 from market_maker.engine.upkeep import CorrectionRecord, Upkeep
@@ -458,8 +457,9 @@ class GridEngine:
         book = state.book
         fresh: list[str] = []
         for action in actions:
-            cid = action.client_order_id
             if action.kind is ActionKind.PLACE:
+                assert action.place is not None
+                cid = action.place.client_order_id
                 if book.find_order(cid) is None:
                     book.record_intent(action, state.last_update_ms)
                     fresh.append(cid)
@@ -469,7 +469,7 @@ class GridEngine:
                     slot is not None
                     and slot.status is SlotStatus.LOCKED
                     and slot.order is not None
-                    and slot.order.client_order_id == cid
+                    and slot.order.client_order_id == action.client_order_id
                 ):
                     book.record_cancel_sent(action.slot_level)
         return fresh
@@ -496,7 +496,11 @@ class GridEngine:
 
     def changed(self) -> None:
         """Mark the state changed: decide again, and checkpoint."""
-        self._changed()
+        # ``_changed`` spelled out: the direct execution calls this twice per action.
+        self._dirty = True
+        self._state.version += 1
+        if self._every_change:
+            self._save()
 
     def _drain(self) -> bool:
         """Run the hooks for reports the book took; True if any of them had fills."""
@@ -505,7 +509,10 @@ class GridEngine:
         booked, self._booked = self._booked, []
         had_fills = False
         for update, result in booked:
-            had_fills |= bool(result.fills)
+            if result.fills:
+                had_fills = True
+            elif not (result.unknown or result.orphan):
+                continue  # nothing to tell: most reports (a placement, a cancel)
             self._observe(update, result)
         self._dirty = True  # what the hooks changed goes with the next save; decide again
         return had_fills
@@ -590,13 +597,21 @@ class GridEngine:
         self.orders_canceled += len(actions) - placed
         outcomes = self.execution.execute(actions)
         surprised = False
-        for action, outcome in zip(actions, outcomes, strict=True):
-            surprised |= _surprising(action, outcome)
+        # Was any outcome not the planned one (placed resting, or cancelled)?
+        for action, (report, sent) in zip(actions, outcomes, strict=True):
+            if report is None:  # unknown outcome, a failed cancel, or already finished
+                surprised = True
+            elif action.kind is ActionKind.PLACE:
+                surprised |= report.status is not OrderStatus.NEW or report.cum_filled_qty > 0
+            else:
+                surprised |= report.status is not OrderStatus.CANCELED or not sent
         return self._drain() or surprised
 
     def _changed(self) -> None:
         self._dirty = True
-        self._checkpoint()
+        self._state.version += 1  # ``_checkpoint``
+        if self._every_change:
+            self._save()
 
     def checkpoint_progress(self) -> None:
         """Save the price and time reached, if no save has recorded them yet.
@@ -618,16 +633,6 @@ class GridEngine:
         self._state.atr = self.atr.snapshot()
         self._state.risk_layer = self.risk.snapshot()
         self.execution.save(self._state)
-
-
-def _surprising(action: OrderAction, outcome: Outcome) -> bool:
-    """True when an action's outcome is not the one planned (placed resting, or cancelled)."""
-    report, sent = outcome
-    if report is None:
-        return True  # unknown outcome, a failed cancel, or the order had finished already
-    if action.kind is ActionKind.PLACE:
-        return report.status is not OrderStatus.NEW or report.cum_filled_qty > 0
-    return report.status is not OrderStatus.CANCELED or not sent
 
 
 def simple_engine(

@@ -905,6 +905,7 @@ class StrategyMemo:
 
     def __init__(self) -> None:
         self._lattices: dict[tuple[str, str, Spacing], Lattice] = {}
+        self._last: Lattice | None = None  # the lattice asked for last
         self.level = lru_cache(maxsize=65536)(Lattice.level)
         """Level ``index`` of a lattice."""
         self.nearest = lru_cache(maxsize=65536)(Lattice.nearest_index)
@@ -920,6 +921,18 @@ class StrategyMemo:
 
     def lattice(self, anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
         """The lattice of ``anchor``, ``interval`` and ``spacing``, one object per writing."""
+        last = self._last
+        if (
+            last is not None
+            and anchor is last.anchor
+            and interval is last.interval
+            and spacing is last.spacing
+        ):
+            return last  # the same objects as last time (most decisions): no text to make
+        self._last = self._lattice(anchor, interval, spacing)
+        return self._last
+
+    def _lattice(self, anchor: Decimal, interval: Decimal, spacing: Spacing) -> Lattice:
         key = (str(anchor), str(interval), spacing)
         found = self._lattices.get(key)
         if found is None:
