@@ -263,3 +263,42 @@ def test_candles_read_back_as_written_however_their_fields_repeat(
         assert [v.as_tuple() for v in made] == [D(t).as_tuple() for t in row]
         assert candle == candles[n]
         assert candle.open_time_ms == (start + n * step) * 60_000
+
+
+def test_rows_split_in_batches_read_back_as_written() -> None:
+    """Rows with text are split a batch at a time: a batch of plain decimals in bulk, a
+    batch holding anything else (here an exponent) value by value; a wide coefficient met in
+    bulk widens the column. Every value reads back with its digits and exponent."""
+    batch = CandleColumnsBuilder.BATCH
+    rows = [
+        [
+            f"{95000 + i}.{i % 100:02d}",
+            "3000000000.5" if i == batch + 7 else f"{95001 + i}.1",
+            f"{94999 + i}",
+            f"{95000 + i}.5",
+            "1E+2" if i == 10 else f"{i}.125",
+        ]
+        for i in range(2 * batch + 10)
+    ]
+    with_texts, values_only = CandleColumnsBuilder(), CandleColumnsBuilder()
+    for n, row in enumerate(rows):
+        values = tuple(D(t) for t in row)
+        with_texts.append(n * 60_000, values, row)  # type: ignore[arg-type]
+        values_only.append(n * 60_000, values)  # type: ignore[arg-type]
+    candles = with_texts.build(SYM, 60)
+    assert candles._columns[1].coefficients.typecode == "q"  # the wide one, met in bulk
+    assert candles._columns[0].coefficients.typecode == "i"
+    for candle, row, other in zip(candles, rows, values_only.build(SYM, 60), strict=True):
+        made = (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        assert [v.as_tuple() for v in made] == [D(t).as_tuple() for t in row]
+        assert candle == other
+
+
+def test_a_value_with_more_decimals_than_an_exponent_holds_is_kept_whole() -> None:
+    text = "0." + "0" * 129 + "1"  # coefficient 1, exponent -130: beyond int8
+    value = D(text)
+    builder = CandleColumnsBuilder()
+    builder.append(0, (value, value, value, value, value), [text] * 5)
+    builder.append(60_000, (value, value, value, value, value), [text] * 5)
+    for candle in builder.build(SYM, 60):
+        assert candle.close.as_tuple() == value.as_tuple() and candle.open == value
