@@ -14,7 +14,8 @@ Iterating makes one ``Candle`` per step and keeps none, so a backtest holds one 
 time. It walks the arrays side by side and makes each value as ``10**exponent`` times its
 coefficient; a value with the same digits as one already made (an open equal to the previous
 close, a high or low equal to the open or close: a quarter of all values in Binance's 1-minute
-files) reuses that ``Decimal``.
+files) reuses that ``Decimal``. A series with a value kept whole (rare) is read candle by
+candle instead, each value looked up in its column.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from decimal import Context, Decimal, getcontext
-from itertools import islice
+from itertools import islice, repeat
+from operator import sub
 from typing import Final, overload
 
 from market_maker.domain.market import Candle
@@ -97,17 +99,18 @@ class _Column:
         instead of a call per value; a batch with anything else (a sign, an exponent, a
         value beyond ``int64`` or ``int8``) goes through ``append`` value by value.
         """
-        dots = [text.find(".") for text in texts]
-        digits = [
-            text if dot < 0 else text.replace(".", "", 1)
-            for text, dot in zip(texts, dots, strict=True)
-        ]
+        # Passes of C-level ``map`` over the batch: no Python code runs per value.
+        dots = list(map(str.find, texts, repeat(".")))
+        digits = list(map(str.replace, texts, repeat("."), repeat(""), repeat(1)))
         joined = "".join(digits)
         if digits and all(digits) and joined.isascii() and joined.isdigit():
-            coefficients = [int(text) for text in digits]
-            exponents = [
-                0 if dot < 0 else dot + 1 - len(text) for text, dot in zip(texts, dots, strict=True)
-            ]
+            coefficients = list(map(int, digits))
+            # The exponent is minus the digits after the dot: dot - len(digits) with a dot.
+            exponents = list(map(sub, dots, map(len, digits)))
+            if min(dots) < 0:  # whole numbers ("95000"): exponent 0
+                exponents = [
+                    0 if dot < 0 else exp for dot, exp in zip(dots, exponents, strict=True)
+                ]
             widest = max(coefficients)
             if widest < _2_63 and min(exponents) > _BIG and max(exponents) < 128:
                 if widest >= _2_31 and self.coefficients.typecode == "i":
@@ -260,21 +263,26 @@ class CandleColumns(Sequence[Candle]):
 
     def __iter__(self) -> Iterator[Candle]:
         rows = self._rows
-        if getcontext().prec < _SAFE_PRECISION or rows.step != 1:
-            return map(self._candle, rows)  # a product would round, or a stepped slice
+        if (
+            getcontext().prec < _SAFE_PRECISION
+            or rows.step != 1
+            or any(column.big for column in self._columns)
+        ):
+            # A product would round, a stepped slice, or values kept whole (rare): made
+            # one by one.
+            return map(self._candle, rows)
         return self._walk(rows.start, rows.stop)
 
     def _walk(self, start: int, stop: int) -> Iterator[Candle]:
-        """The candles of rows ``start`` to ``stop``, made one at a time."""
+        """The candles of rows ``start`` to ``stop``, made one at a time (no value kept whole)."""
         # The loop of every backtest. The columns are walked side by side (indexing the
         # arrays boxes every index: a quarter of the loop), each value made inline as
         # 10**exponent times its coefficient (Decimal * int keeps both; a call per value
         # would cost a tenth).
         symbol, interval_s = self.symbol, self.interval_s
-        scales, big, times = _SCALE_BY_EXP, _BIG, self._times
+        scales, times = _SCALE_BY_EXP, self._times
         o, h, lo, c, v = self._columns
-        previous, previous_exp, close = _2_63, big, Decimal(0)  # no previous close
-        i = start - 1
+        previous, previous_exp, close = _2_63, _BIG, Decimal(0)  # no previous close
         # Typed here: zip of eleven is tuple[Any, ...] to mypy, so mypyc would box them all.
         ts: int
         oc: int
@@ -301,39 +309,24 @@ class CandleColumns(Sequence[Candle]):
             islice(v.coefficients, start, stop),
             islice(v.exponents, start, stop),
         ):
-            i += 1
-            if oe == big:
-                opened = o.big[i]
-            elif oc == previous and oe == previous_exp:
-                opened = close  # most candles open at the previous close: the same digits
-            else:
-                opened = scales[oe + 128] * oc
+            # Most candles open at the previous close: the same digits, the same Decimal.
+            opened = close if oc == previous and oe == previous_exp else scales[oe + 128] * oc
             # A third of highs and of lows are the open or the close: the same digits again.
-            if ce == big:
-                close = c.big[i]
-            elif cc == oc and ce == oe:
-                close = opened
-            else:
-                close = scales[ce + 128] * cc
-            if he == big:
-                high = h.big[i]
-            elif he == oe and hc == oc:
+            close = opened if cc == oc and ce == oe else scales[ce + 128] * cc
+            if he == oe and hc == oc:
                 high = opened
             elif he == ce and hc == cc:
                 high = close
             else:
                 high = scales[he + 128] * hc
-            if le == big:
-                low = lo.big[i]
-            elif le == oe and lc == oc:
+            if le == oe and lc == oc:
                 low = opened
             elif le == ce and lc == cc:
                 low = close
             else:
                 low = scales[le + 128] * lc
-            volume = v.big[i] if ve == big else scales[ve + 128] * vc
             previous, previous_exp = cc, ce
-            yield Candle(symbol, ts, interval_s, opened, high, low, close, volume)
+            yield Candle(symbol, ts, interval_s, opened, high, low, close, scales[ve + 128] * vc)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, CandleColumns) and (
