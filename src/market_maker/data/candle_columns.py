@@ -150,7 +150,7 @@ class CandleColumnsBuilder:
     then split in bulk (``_Column.extend``): a call per value was most of the loading time.
     """
 
-    BATCH: Final = 4096
+    BATCH: Final = 512
     """Rows held before their values are split into the columns."""
 
     def __init__(self) -> None:
