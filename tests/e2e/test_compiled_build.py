@@ -79,9 +79,9 @@ def _value_types() -> list[tuple[str, str]]:
 
 @pytest.mark.timeout(1200)
 def test_the_value_types_are_native_classes_in_the_compiled_copy(compiled: Path) -> None:
-    """A native (C extension) class keeps its fields in the instance struct: no ``__slots__``
-    in its namespace, no ``__dict__`` on its instances, still a dataclass with value
-    equality and hashing."""
+    """A native (C extension) class keeps its fields in the instance struct, so it has no
+    ``__slots__`` in its namespace (the source's slotted classes do); it is still a
+    dataclass with value equality and hashing."""
     types = _value_types()
     assert len(types) >= 16
     probe = "\n".join(

@@ -69,16 +69,9 @@ class _Column:
         self.exponents = array("b")
         self.big: dict[int, Decimal] = {}
 
-    def append(self, value: Decimal, text: str | None) -> None:
-        """Add ``value``; ``text``, when given, is the text it was parsed from."""
-        pair: tuple[int, int] | None = None
-        if text is not None:  # plain decimal text ("95505.40") is split without the value
-            dot = text.find(".")
-            digits = text if dot < 0 else text.replace(".", "", 1)
-            if digits.isascii() and digits.isdigit() and len(text) - dot < 128:
-                pair = int(digits), (0 if dot < 0 else dot + 1 - len(text))
-        if pair is None:
-            pair = split_decimal(value)
+    def append(self, value: Decimal) -> None:
+        """Add ``value``."""
+        pair = split_decimal(value)
         if pair is not None:
             coefficient, exp = pair
             if not -_2_31 <= coefficient < _2_31:  # rare: a wider array, or the side table
@@ -97,7 +90,8 @@ class _Column:
 
         Plain decimal text ("95505.40") is split with a few passes over the whole batch
         instead of a call per value; a batch with anything else (a sign, an exponent, a
-        value beyond ``int64`` or ``int8``) goes through ``append`` value by value.
+        value beyond ``int64`` or ``int8``) goes through ``append`` value by value, which
+        splits the value itself and gives the same digits and exponent.
         """
         # Passes of C-level ``map`` over the batch: no Python code runs per value.
         dots = list(map(str.find, texts, repeat(".")))
@@ -118,8 +112,8 @@ class _Column:
                 self.coefficients.extend(coefficients)
                 self.exponents.extend(exponents)
                 return
-        for value, text in zip(values, texts, strict=True):
-            self.append(value, text)
+        for value in values:
+            self.append(value)
 
     def _append_big(self, value: Decimal) -> None:
         self.big[len(self.exponents)] = value
@@ -173,7 +167,7 @@ class CandleColumnsBuilder:
         if texts is None:
             self._flush()  # the rows keep their order
             for column, value in zip(self.columns, values, strict=True):
-                column.append(value, None)
+                column.append(value)
         else:
             if len(texts) != 5:
                 raise ValueError(f"expected the texts of 5 values, found {len(texts)}")

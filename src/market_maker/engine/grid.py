@@ -183,7 +183,7 @@ class GridEngine:
         self.resolve_pending()
         # Trading never starts on unreconciled state.
         self.upkeep.reconcile(self._state, self._state.last_update_ms)
-        self._changed()
+        self.changed()
 
     def stop(self) -> None:
         """Stop deciding, checkpoint, and release the execution's storage.
@@ -286,7 +286,7 @@ class GridEngine:
             self._next_reconcile_ms = ts + self._reconcile_every_ms
         elif self._reconcile_every_ms and ts >= self._next_reconcile_ms:
             self.upkeep.reconcile(self._state, ts)
-            self._changed()
+            self.changed()
             self._next_reconcile_ms = ts + self._reconcile_every_ms
         if self.risk.breaker.halted and (event := self.risk.on_time(ts)) is not None:
             self._risk_event(event)
@@ -344,7 +344,7 @@ class GridEngine:
         """Reconcile now, at the last market time seen; the corrections carried out."""
         counted = self.upkeep.corrections.total()  # one history record per correction counted
         self.upkeep.reconcile(self._state, self._state.last_update_ms)
-        self._changed()
+        self.changed()
         new = self.upkeep.corrections.total() - counted
         return list(self.upkeep.history)[-new:] if new else []
 
@@ -397,7 +397,7 @@ class GridEngine:
                 book.resolve_absent(cid)
             elif slot.status is SlotStatus.LOCKED:
                 book.release(level, "operator release: absent on the exchange")
-            self._changed()
+            self.changed()
         return book.slots[level]
 
     def cancel_openings(self) -> int:
@@ -496,8 +496,8 @@ class GridEngine:
 
     def changed(self) -> None:
         """Mark the state changed: decide again, and checkpoint."""
-        # ``_changed`` spelled out: the direct execution calls this twice per action.
         self._dirty = True
+        # ``_checkpoint`` spelled out: the direct execution calls this twice per action.
         self._state.version += 1
         if self._every_change:
             self._save()
@@ -539,7 +539,7 @@ class GridEngine:
         """Switch the risk state the strategy decides with."""
         if risk is not self._state.risk_state:
             self._state.risk_state = risk
-            self._changed()
+            self.changed()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -555,7 +555,7 @@ class GridEngine:
                 continue
             if found is None:
                 self._state.book.resolve_absent(cid)
-                self._changed()
+                self.changed()
             else:
                 self.on_order_update(found)
 
@@ -577,7 +577,7 @@ class GridEngine:
         state.center_price = decision.target.center
         state.interval = decision.target.interval
         if decision.center_moved and state.book.reset_post_only_failures():
-            self._changed()
+            self.changed()
             return decision, False  # slots it skipped may now be placed
         return decision, True
 
@@ -606,12 +606,6 @@ class GridEngine:
             else:
                 surprised |= report.status is not OrderStatus.CANCELED or not sent
         return self._drain() or surprised
-
-    def _changed(self) -> None:
-        self._dirty = True
-        self._state.version += 1  # ``_checkpoint``
-        if self._every_change:
-            self._save()
 
     def checkpoint_progress(self) -> None:
         """Save the price and time reached, if no save has recorded them yet.
